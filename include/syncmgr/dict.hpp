@@ -1,0 +1,99 @@
+// DictProxy: Python's dict proxy across processes. Keys and values are any msgpack-able type.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "syncmgr/proxy.hpp"
+
+namespace syncmgr {
+
+class DictProxy : public detail::ProxyBase {
+ public:
+  explicit DictProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
+
+  /// d[key] = value
+  template <class K, class V>
+  void set(const K& key, const V& value) {
+    invoke<void>("dict.set", key, value);
+  }
+  /// d[key]. Throws KeyError if absent, TypeError if the value does not convert to T.
+  template <class T = Value, class K>
+  T get(const K& key) const {
+    return invoke<T>("dict.get", key);
+  }
+  /// d.get(key, fallback). For Python's d.get(key) use get(key, std::optional<T>{}).
+  template <class T, class K>
+  T get(const K& key, const T& fallback) const {
+    return invoke<T>("dict.get", key, fallback);
+  }
+  /// del d[key]. Throws KeyError if absent.
+  template <class K>
+  void del(const K& key) {
+    invoke<void>("dict.del", key);
+  }
+  /// key in d
+  template <class K>
+  bool contains(const K& key) const {
+    return invoke<bool>("dict.contains", key);
+  }
+  /// len(d)
+  std::size_t len() const { return invoke<std::size_t>("dict.len"); }
+  /// Keys in insertion order.
+  template <class K = Value>
+  std::vector<K> keys() const {
+    return invoke<std::vector<K>>("dict.keys");
+  }
+  template <class V = Value>
+  std::vector<V> values() const {
+    return invoke<std::vector<V>>("dict.values");
+  }
+  template <class K = Value, class V = Value>
+  std::vector<std::pair<K, V>> items() const {
+    return invoke<std::vector<std::pair<K, V>>>("dict.items");
+  }
+  /// d.update(other): other is a map (std::map, std::unordered_map) or a sequence of pairs.
+  template <class M>
+  void update(const M& other) {
+    invoke<void>("dict.update", other);
+  }
+  /// d.pop(key). Throws KeyError if absent.
+  template <class T = Value, class K>
+  T pop(const K& key) {
+    return invoke<T>("dict.pop", key);
+  }
+  /// d.pop(key, fallback)
+  template <class T, class K>
+  T pop(const K& key, const T& fallback) {
+    return invoke<T>("dict.pop", key, fallback);
+  }
+  /// d.popitem(): the last inserted pair. Throws KeyError if empty.
+  template <class K = Value, class V = Value>
+  std::pair<K, V> popitem() {
+    return invoke<std::pair<K, V>>("dict.popitem");
+  }
+  /// d.setdefault(key, fallback): the value at key, inserting fallback first if absent.
+  template <class T, class K>
+  T setdefault(const K& key, const T& fallback) {
+    return invoke<T>("dict.setdefault", key, fallback);
+  }
+  void clear() { invoke<void>("dict.clear"); }
+  /// A local copy, e.g. copy<std::map<std::string, int>>().
+  template <class M>
+  M copy() const {
+    return invoke<M>("dict.copy");
+  }
+  /// Atomically adds delta to d[key] (absent counts as 0) and returns the new value.
+  template <class T = std::int64_t, class K>
+  T increment(const K& key, T delta = 1) {
+    return invoke<T>("dict.increment", key, delta);
+  }
+  /// Atomically sets d[key] = desired if d[key] == expected. Returns whether it did.
+  template <class K, class E, class D>
+  bool compare_and_set(const K& key, const E& expected, const D& desired) {
+    return invoke<bool>("dict.compare_and_set", key, expected, desired);
+  }
+};
+
+}  // namespace syncmgr

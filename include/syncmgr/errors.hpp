@@ -1,0 +1,59 @@
+// The exception hierarchy of syncmgr. Names follow Python's where a Python equivalent exists, so that
+// code ported from multiprocessing.managers catches what it caught before.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace syncmgr {
+
+/// Base of every error syncmgr throws. kind() is the error's name as sent on the wire ("KeyError").
+class Error : public std::runtime_error {
+ public:
+  Error(std::string kind, const std::string& message)
+      : std::runtime_error(kind + ": " + message), kind_(std::move(kind)) {}
+  const std::string& kind() const noexcept { return kind_; }
+
+ private:
+  std::string kind_;
+};
+
+#define SYNCMGR_DEFINE_ERROR(Name, Base) \
+  class Name : public Base {             \
+   public:                               \
+    explicit Name(const std::string& message) : Base(#Name, message) {} \
+                                         \
+   protected:                            \
+    Name(std::string kind, const std::string& message) : Base(std::move(kind), message) {} \
+  };
+
+/// Python's LookupError: base of KeyError and IndexError.
+SYNCMGR_DEFINE_ERROR(LookupError, Error)
+/// A missing key (dict) or attribute (Namespace).
+SYNCMGR_DEFINE_ERROR(KeyError, LookupError)
+/// An index out of range (list).
+SYNCMGR_DEFINE_ERROR(IndexError, LookupError)
+/// A value of the wrong type: stored value read as another type, unorderable values, wrong arity.
+SYNCMGR_DEFINE_ERROR(TypeError, Error)
+/// A value of the right type but an unacceptable value (list.remove of an absent item, overflow).
+SYNCMGR_DEFINE_ERROR(ValueError, Error)
+/// No object with that name exists on the daemon.
+SYNCMGR_DEFINE_ERROR(NameError, Error)
+/// The daemon does not know the method (operation) called.
+SYNCMGR_DEFINE_ERROR(AttributeError, Error)
+/// The key was refused, or the daemon failed to prove it knows the key.
+SYNCMGR_DEFINE_ERROR(AuthenticationError, Error)
+/// The daemon is unreachable or gone, or a call passed its deadline.
+SYNCMGR_DEFINE_ERROR(ConnectionError, Error)
+/// A malformed, oversize or out-of-sequence message, or a protocol version mismatch.
+SYNCMGR_DEFINE_ERROR(ProtocolError, Error)
+/// A failure inside the daemon that is not the caller's fault.
+SYNCMGR_DEFINE_ERROR(InternalError, Error)
+
+#undef SYNCMGR_DEFINE_ERROR
+
+/// Throws the exception class whose name is `kind` (unknown kinds become syncmgr::Error).
+[[noreturn]] void throw_error(std::string_view kind, const std::string& message);
+
+}  // namespace syncmgr

@@ -1,0 +1,96 @@
+// ListProxy: Python's list proxy across processes, with Python's indexing and slicing rules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "syncmgr/proxy.hpp"
+
+namespace syncmgr {
+
+/// A Python slice: l[start:stop:step]; an empty optional is an omitted bound.
+struct Slice {
+  std::optional<std::int64_t> start;
+  std::optional<std::int64_t> stop;
+  std::optional<std::int64_t> step;
+};
+
+class ListProxy : public detail::ProxyBase {
+ public:
+  explicit ListProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
+
+  template <class T>
+  void append(const T& item) {
+    invoke<void>("list.append", item);
+  }
+  /// Appends every element of a container.
+  template <class C>
+  void extend(const C& items) {
+    invoke<void>("list.extend", items);
+  }
+  template <class T>
+  void insert(std::int64_t index, const T& item) {
+    invoke<void>("list.insert", index, item);
+  }
+  /// Removes and returns the item at index (default last). Throws IndexError.
+  template <class T = Value>
+  T pop(std::int64_t index = -1) {
+    return invoke<T>("list.pop", index);
+  }
+  /// Removes the first item equal to `item`. Throws ValueError if there is none.
+  template <class T>
+  void remove(const T& item) {
+    invoke<void>("list.remove", item);
+  }
+  /// Index of the first item equal to `item` in [start, stop). Throws ValueError if there is none.
+  template <class T>
+  std::int64_t index(const T& item, std::optional<std::int64_t> start = {},
+                     std::optional<std::int64_t> stop = {}) const {
+    return invoke<std::int64_t>("list.index", item, start, stop);
+  }
+  template <class T>
+  std::size_t count(const T& item) const {
+    return invoke<std::size_t>("list.count", item);
+  }
+  std::size_t len() const { return invoke<std::size_t>("list.len"); }
+  /// l[index]; negative indices count from the end. Throws IndexError.
+  template <class T = Value>
+  T get(std::int64_t index) const {
+    return invoke<T>("list.get", index);
+  }
+  /// l[index] = item. Throws IndexError.
+  template <class T>
+  void set(std::int64_t index, const T& item) {
+    invoke<void>("list.set", index, item);
+  }
+  /// del l[index]. Throws IndexError.
+  void del(std::int64_t index) { invoke<void>("list.del", index); }
+  /// l[start:stop:step]
+  template <class T = Value>
+  std::vector<T> get_slice(const Slice& s) const {
+    return invoke<std::vector<T>>("list.get_slice", s.start, s.stop, s.step);
+  }
+  /// l[start:stop:step] = items (an extended slice needs as many items as it selects).
+  template <class C>
+  void set_slice(const Slice& s, const C& items) {
+    invoke<void>("list.set_slice", s.start, s.stop, s.step, items);
+  }
+  /// del l[start:stop:step]
+  void del_slice(const Slice& s) { invoke<void>("list.del_slice", s.start, s.stop, s.step); }
+  void reverse() { invoke<void>("list.reverse"); }
+  /// Stable sort. Throws TypeError if the items are not mutually orderable (e.g. ints and strs).
+  void sort(bool reverse = false) { invoke<void>("list.sort", reverse); }
+  void clear() { invoke<void>("list.clear"); }
+  /// A local copy of every item.
+  template <class T = Value>
+  std::vector<T> copy() const {
+    return invoke<std::vector<T>>("list.copy");
+  }
+  template <class T>
+  bool contains(const T& item) const {
+    return invoke<bool>("list.contains", item);
+  }
+};
+
+}  // namespace syncmgr

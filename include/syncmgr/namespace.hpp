@@ -1,0 +1,63 @@
+// NamespaceProxy: Python's Namespace across processes, with atomic operations.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "syncmgr/proxy.hpp"
+
+namespace syncmgr {
+
+class NamespaceProxy : public detail::ProxyBase {
+ public:
+  explicit NamespaceProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
+
+  /// ns.attr = value
+  template <class T>
+  void set(std::string_view attr, const T& value) {
+    invoke<void>("namespace.set", attr, value);
+  }
+  /// ns.attr. Throws AttributeError if absent, TypeError if it does not convert to T.
+  template <class T = Value>
+  T get(std::string_view attr) const {
+    return invoke<T>("namespace.get", attr);
+  }
+  /// getattr(ns, attr, fallback)
+  template <class T>
+  T get(std::string_view attr, const T& fallback) const {
+    return invoke<T>("namespace.get", attr, fallback);
+  }
+  /// hasattr(ns, attr)
+  bool has(std::string_view attr) const { return invoke<bool>("namespace.has", attr); }
+  /// del ns.attr. Throws AttributeError if absent.
+  void del(std::string_view attr) { invoke<void>("namespace.del", attr); }
+  /// Attribute names in creation order.
+  std::vector<std::string> attributes() const {
+    return invoke<std::vector<std::string>>("namespace.attributes");
+  }
+  /// Every attribute, read at one instant.
+  template <class T = Value>
+  std::map<std::string, T> snapshot() const {
+    return invoke<std::map<std::string, T>>("namespace.snapshot");
+  }
+  /// Atomically adds delta (absent counts as 0) and returns the new value.
+  template <class T = std::int64_t>
+  T increment(std::string_view attr, T delta = 1) {
+    return invoke<T>("namespace.increment", attr, delta);
+  }
+  /// Atomically sets attr to desired if it currently equals expected. Returns whether it did.
+  template <class E, class D>
+  bool compare_and_set(std::string_view attr, const E& expected, const D& desired) {
+    return invoke<bool>("namespace.compare_and_set", attr, expected, desired);
+  }
+  /// Atomically sets attr only if it is absent. Returns whether it did.
+  template <class T>
+  bool set_if_absent(std::string_view attr, const T& value) {
+    return invoke<bool>("namespace.set_if_absent", attr, value);
+  }
+};
+
+}  // namespace syncmgr

@@ -1,0 +1,167 @@
+// syncmgr::Value: a dynamically typed msgpack value.
+//
+// The daemon stores every value as a Value (it never needs the user's C++ types), and clients use it
+// when they do not know a value's type in advance. Equality, hashing and ordering follow Python's
+// rules for the corresponding types, so that dict keys, list.index/remove/count and list.sort behave
+// as they do in Python: 1 == 1.0 == true, str and bin never compare equal, and ordering is defined only
+// between numbers, between strings, between byte strings and (element-wise) between arrays.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <msgpack.hpp>
+
+namespace syncmgr {
+
+class Value;
+
+/// A msgpack bin value (Python bytes), kept apart from str.
+struct Bytes {
+  std::string data;
+  friend bool operator==(const Bytes& a, const Bytes& b) { return a.data == b.data; }
+};
+
+using Array = std::vector<Value>;
+/// msgpack map; insertion order is kept.
+using Map = std::vector<std::pair<Value, Value>>;
+
+class Value {
+ public:
+  enum class Kind : std::uint8_t { nil, boolean, integer, floating, string, binary, array, map };
+
+  Value() = default;
+  Value(std::nullptr_t) {}
+  Value(bool b) : v_(b) {}
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  Value(I i) {
+    if constexpr (std::is_signed_v<I>) {
+      v_ = static_cast<std::int64_t>(i);
+    } else if (static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(INT64_MAX)) {
+      v_ = static_cast<std::int64_t>(i);
+    } else {
+      v_ = static_cast<std::uint64_t>(i);
+    }
+  }
+  Value(double d) : v_(d) {}
+  Value(std::string s) : v_(std::move(s)) {}
+  Value(std::string_view s) : v_(std::string(s)) {}
+  Value(const char* s) : v_(std::string(s)) {}
+  Value(Bytes b) : v_(std::move(b)) {}
+  Value(Array a) : v_(std::move(a)) {}
+  Value(Map m) : v_(std::move(m)) {}
+
+  Kind kind() const noexcept;
+  /// The value's type as named in messages: nil, bool, int, float, str, bin, array, map.
+  std::string_view type_name() const noexcept;
+
+  bool is_nil() const noexcept { return v_.index() == 0; }
+  bool is_number() const noexcept;  // bool, int or float (Python's numeric tower)
+  bool is_integer() const noexcept { return v_.index() == 2 || v_.index() == 3; }
+
+  // Accessors throw syncmgr::TypeError naming the stored type when the kind does not match.
+  bool as_bool() const;
+  std::int64_t as_int() const;  // also accepts an unsigned value that fits
+  std::uint64_t as_uint() const;
+  double as_double() const;  // any number
+  const std::string& as_string() const;
+  const Bytes& as_bytes() const;
+  const Array& as_array() const;
+  Array& as_array();
+  const Map& as_map() const;
+  Map& as_map();
+
+  /// Python equality (numbers compare by value across int, float and bool).
+  friend bool operator==(const Value& a, const Value& b) noexcept;
+  friend bool operator!=(const Value& a, const Value& b) noexcept { return !(a == b); }
+
+  /// Returns <0, 0 or >0, or nullopt when Python would raise TypeError for `a < b`.
+  friend std::optional<int> compare(const Value& a, const Value& b) noexcept;
+
+  /// Python's hashability: nil, bool, numbers, str, bin and arrays of hashables. Maps are not hashable.
+  bool hashable() const noexcept;
+  /// Consistent with operator== (equal numbers hash equal).
+  std::size_t hash() const noexcept;
+
+  /// A short human-readable rendering (JSON-like) for error messages and logs.
+  std::string repr(std::size_t max_len = 80) const;
+
+  const auto& variant() const noexcept { return v_; }
+
+ private:
+  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, Bytes, Array,
+               Map>
+      v_;
+};
+
+struct ValueHash {
+  std::size_t operator()(const Value& v) const noexcept { return v.hash(); }
+};
+
+}  // namespace syncmgr
+
+// msgpack adaptors: Value converts from any msgpack object except ext, and packs canonically.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <>
+  struct convert<syncmgr::Value> {
+    const msgpack::object& operator()(const msgpack::object& o, syncmgr::Value& v) const;
+  };
+  template <>
+  struct pack<syncmgr::Value> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& p, const syncmgr::Value& v) const {
+      std::visit(
+          [&p](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+              p.pack_nil();
+            } else if constexpr (std::is_same_v<T, syncmgr::Bytes>) {
+              p.pack_bin(static_cast<uint32_t>(x.data.size()));
+              p.pack_bin_body(x.data.data(), static_cast<uint32_t>(x.data.size()));
+            } else if constexpr (std::is_same_v<T, syncmgr::Map>) {
+              p.pack_map(static_cast<uint32_t>(x.size()));
+              for (const auto& [k, val] : x) {
+                p.pack(k);
+                p.pack(val);
+              }
+            } else {
+              p.pack(x);
+            }
+          },
+          v.variant());
+      return p;
+    }
+  };
+  template <>
+  struct convert<syncmgr::Bytes> {
+    const msgpack::object& operator()(const msgpack::object& o, syncmgr::Bytes& b) const {
+      if (o.type == msgpack::type::BIN) {
+        b.data.assign(o.via.bin.ptr, o.via.bin.size);
+      } else if (o.type == msgpack::type::STR) {
+        b.data.assign(o.via.str.ptr, o.via.str.size);
+      } else {
+        throw msgpack::type_error();
+      }
+      return o;
+    }
+  };
+  template <>
+  struct pack<syncmgr::Bytes> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& p, const syncmgr::Bytes& b) const {
+      p.pack_bin(static_cast<uint32_t>(b.data.size()));
+      p.pack_bin_body(b.data.data(), static_cast<uint32_t>(b.data.size()));
+      return p;
+    }
+  };
+  }  // namespace adaptor
+}
+}  // namespace msgpack

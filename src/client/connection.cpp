@@ -1,0 +1,422 @@
+// The client's I/O thread: handshake, sealing, coalescing, heartbeats, reconnection.
+#include "client/connection.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "protocol/handshake.hpp"
+#include "protocol/message.hpp"
+#include "syncmgr/errors.hpp"
+#include "syncmgr/value.hpp"
+
+namespace syncmgr::detail {
+
+namespace err = protocol::err;
+using protocol::FrameType;
+using protocol::Header;
+
+namespace {
+
+constexpr auto kHandshakeRetry = std::chrono::milliseconds(2000);
+constexpr auto kConnectPoll = std::chrono::milliseconds(10);
+
+std::string_view tag_view(const protocol::Tag& t) {
+  return std::string_view(reinterpret_cast<const char*>(t.data()), t.size());
+}
+
+}  // namespace
+
+Connection::Connection(std::string endpoint, std::string authkey,
+                       std::chrono::milliseconds connect_timeout)
+    : endpoint_(std::move(endpoint)),
+      authkey_(std::move(authkey)),
+      context_(1),
+      dealer_(context_, zmq::socket_type::dealer),
+      authkey_mac_(authkey_) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw ConnectionError(std::string("eventfd: ") + std::strerror(errno));
+  // immediate: queue nothing for a peer that is not connected, so no stale handshake frame is
+  // delivered to a daemon that comes up later.
+  dealer_.set(zmq::sockopt::immediate, 1);
+  dealer_.set(zmq::sockopt::linger, 200);
+  dealer_.set(zmq::sockopt::reconnect_ivl, 100);
+  dealer_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+  try {
+    dealer_.connect(endpoint_);
+  } catch (const zmq::error_t& e) {
+    ::close(wake_fd_);
+    throw ConnectionError("cannot connect to " + endpoint_ + ": " + e.what());
+  }
+  io_ = std::thread([this] { run(); });
+  std::unique_lock lock(mu_);
+  bool settled = state_cv_.wait_for(lock, connect_timeout,
+                                    [this] { return state_ != State::connecting; });
+  if (state_ == State::established) return;
+  std::string kind = settled ? fatal_kind_ : std::string("ConnectionError");
+  std::string message = settled ? fatal_message_
+                                : "no answer from syncmgrd at " + endpoint_ + " within " +
+                                      std::to_string(connect_timeout.count()) + " ms";
+  stop_ = true;
+  lock.unlock();
+  std::uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+  io_.join();
+  ::close(wake_fd_);
+  throw_error(kind, message);
+}
+
+Connection::~Connection() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  std::uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+  io_.join();
+  ::close(wake_fd_);
+}
+
+msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
+                                        Clock::time_point deadline, std::string_view what) {
+  Call call;
+  std::unique_lock lock(mu_);
+  if (state_ == State::failed) throw_error(fatal_kind_, fatal_message_);
+  if (request.size() > max_message_size_)
+    throw ProtocolError(std::string(what) + ": request of " + std::to_string(request.size()) +
+                        " bytes exceeds the daemon's limit of " + std::to_string(max_message_size_));
+  calls_.emplace(id, &call);
+  outbox_.emplace_back(id, std::move(request));
+  lock.unlock();
+  std::uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+  lock.lock();
+  if (!call.cv.wait_until(lock, deadline, [&] { return call.done; })) {
+    calls_.erase(id);  // a late reply finds no caller and is dropped: the connection stays in sync
+    lock.unlock();
+    throw ConnectionError(std::string(what) + ": no reply from syncmgrd at " + endpoint_ +
+                          " before the call's deadline");
+  }
+  lock.unlock();
+  if (!call.error_kind.empty()) throw_error(call.error_kind, std::string(what) + ": " + call.error_message);
+  const msgpack::object& r = call.reply.get();
+  if (r.via.array.ptr[1].as<int>() != 0) {
+    // [id, 1, kind, message]
+    std::string kind = r.via.array.ptr[2].as<std::string>();
+    throw_error(kind, r.via.array.ptr[3].as<std::string>());
+  }
+  return std::move(call.reply);
+}
+
+void Connection::post(std::string request) {
+  {
+    std::lock_guard lock(mu_);
+    if (state_ == State::failed || request.size() > max_message_size_) return;
+    outbox_.emplace_back(0, std::move(request));
+  }
+  std::uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+}
+
+void Connection::fail_calls(std::string_view kind, const std::string& message, bool fatal) {
+  std::lock_guard lock(mu_);
+  if (fatal) {
+    state_ = State::failed;
+    fatal_kind_ = kind;
+    fatal_message_ = message;
+    state_cv_.notify_all();
+  }
+  for (auto& [id, call] : calls_) {
+    call->done = true;
+    call->error_kind = kind;
+    call->error_message = message;
+    call->cv.notify_one();
+  }
+  calls_.clear();
+  unanswered_.clear();
+}
+
+bool Connection::send_raw(const std::string& frame) {
+  zmq::message_t msg(frame.data(), frame.size());
+  // dontwait: with `immediate`, a send while disconnected fails instead of queueing; the handshake
+  // timer retries, and unanswered calls are resent on the next session. A failed send counts as
+  // sent for the heartbeat timer, which would otherwise spin.
+  bool sent = dealer_.send(msg, zmq::send_flags::dontwait).has_value();
+  last_sent_ = Clock::now();
+  return sent;
+}
+
+void Connection::send_sealed(std::string_view payload) {
+  Header h{protocol::kProtocolVersion, FrameType::request, protocol::Direction::to_daemon, session_,
+           ++out_seq_};
+  send_raw(protocol::seal_frame(*session_mac_, h, payload));
+}
+
+void Connection::start_handshake() {
+  session_mac_.reset();
+  session_ = 0;
+  awaiting_welcome_ = false;
+  client_nonce_.assign(protocol::kNonceSize, '\0');
+  protocol::random_bytes(client_nonce_.data(), client_nonce_.size());
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(2);
+  pk.pack(protocol::kProtocolVersion);
+  pk.pack_bin(protocol::kNonceSize);
+  pk.pack_bin_body(client_nonce_.data(), protocol::kNonceSize);
+  Header h{protocol::kProtocolVersion, FrameType::hello, protocol::Direction::to_daemon, 0, 0};
+  bool sent = send_raw(protocol::make_frame(h, std::string_view(buf.data(), buf.size())));
+  // Not yet connected (the socket queues nothing then): try again soon rather than after the
+  // full retry interval, so a client started together with the daemon connects at once.
+  handshake_deadline_ = Clock::now() + (sent ? kHandshakeRetry : kConnectPoll);
+}
+
+void Connection::run() {
+  {
+    std::lock_guard lock(mu_);
+    state_ = State::connecting;
+  }
+  last_received_ = Clock::now();
+  start_handshake();
+  zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  for (;;) {
+    auto now = Clock::now();
+    bool established = session_mac_.has_value() && !awaiting_welcome_;
+    auto heartbeat_every = session_timeout_ / 3;
+    Clock::time_point next = established ? last_sent_ + heartbeat_every : handshake_deadline_;
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now);
+    wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+    try {
+      zmq::poll(items, 2, wait);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      std::uint64_t n;
+      (void)::read(wake_fd_, &n, sizeof n);
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+    }
+    for (;;) {
+      zmq::message_t msg;
+      if (!dealer_.recv(msg, zmq::recv_flags::dontwait)) break;
+      if (msg.more()) continue;  // we never expect multipart; skip extra parts
+      on_frame(std::string_view(msg.data<char>(), msg.size()));
+    }
+    now = Clock::now();
+    established = session_mac_.has_value() && !awaiting_welcome_;
+    if (established) {
+      flush_outbox();
+      if (now - last_sent_ >= session_timeout_ / 3) {
+        // Heartbeat: renews the lease, and its reply tells us the daemon is alive.
+        msgpack::sbuffer buf;
+        msgpack::packer<msgpack::sbuffer> pk(buf);
+        pk.pack_array(4);
+        pk.pack(next_id());
+        pk.pack("server.heartbeat");
+        pk.pack_nil();
+        pk.pack_array(0);
+        send_sealed(std::string_view(buf.data(), buf.size()));
+      }
+      bool waiting;
+      {
+        std::lock_guard lock(mu_);
+        waiting = !calls_.empty();
+      }
+      if (waiting && now - last_received_ > session_timeout_ + session_timeout_ / 3) {
+        // Nothing heard for longer than the lease: the daemon is gone or unreachable.
+        fail_calls("ConnectionError",
+                   "syncmgrd at " + endpoint_ + " stopped answering (nothing received for " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          now - last_received_).count()) + " ms)",
+                   false);
+        last_received_ = now;
+        start_handshake();
+      }
+    } else if (now >= handshake_deadline_) {
+      bool failed;
+      {
+        std::lock_guard lock(mu_);
+        failed = state_ == State::failed;
+      }
+      if (!failed) start_handshake();
+    }
+  }
+  if (session_mac_ && !awaiting_welcome_) {
+    // Say goodbye so the daemon frees the session (and our temporary objects) now, not at expiry.
+    flush_outbox();
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(4);
+    pk.pack(next_id());
+    pk.pack("server.bye");
+    pk.pack_nil();
+    pk.pack_array(0);
+    send_sealed(std::string_view(buf.data(), buf.size()));
+  }
+  dealer_.close();
+}
+
+void Connection::flush_outbox() {
+  std::deque<std::pair<std::uint64_t, std::string>> batch;
+  std::size_t limit;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(outbox_);
+    limit = max_message_size_;
+  }
+  std::string payload;
+  for (auto& [id, req] : batch) {
+    if (!payload.empty() && payload.size() + req.size() > limit) {
+      send_sealed(payload);
+      payload.clear();
+    }
+    payload += req;
+    if (id != 0) unanswered_.emplace(id, std::move(req));
+  }
+  if (!payload.empty()) send_sealed(payload);
+}
+
+void Connection::on_frame(std::string_view frame) {
+  auto h = protocol::read_header(frame);
+  if (!h || h->version != protocol::kProtocolVersion || h->direction != protocol::Direction::to_client)
+    return;  // not from a daemon we can talk to; the handshake timer or deadlines handle the rest
+  last_received_ = Clock::now();
+  switch (h->type) {
+    case FrameType::challenge: return on_challenge(*h, frame);
+    case FrameType::welcome: return on_welcome(*h, frame);
+    case FrameType::refused: return on_refused(*h, frame);
+    case FrameType::reply: return on_reply(frame);
+    default: return;
+  }
+}
+
+void Connection::on_challenge(const Header& h, std::string_view frame) {
+  if (session_mac_ || awaiting_welcome_) return;
+  std::string server_nonce, proof;
+  try {
+    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize);
+    const auto& o = oh.get();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != 2) return;
+    server_nonce = o.via.array.ptr[0].as<syncmgr::Bytes>().data;
+    proof = o.via.array.ptr[1].as<syncmgr::Bytes>().data;
+  } catch (const std::exception&) {
+    return;
+  }
+  if (server_nonce.size() != protocol::kNonceSize || proof.size() != protocol::kTagSize) return;
+  protocol::HandshakeInputs in{client_nonce_, server_nonce, h.session};
+  protocol::Tag expected = protocol::server_proof(authkey_mac_, in);
+  if (!protocol::tags_equal(reinterpret_cast<const unsigned char*>(proof.data()), expected)) {
+    // Never answer a peer that cannot prove it knows the key: it may be collecting proofs.
+    fail_calls("AuthenticationError",
+               "the daemon at " + endpoint_ + " failed to prove it knows the key (different key?)",
+               true);
+    return;
+  }
+  session_ = h.session;
+  server_nonce_ = server_nonce;
+  session_mac_.emplace(protocol::session_key(authkey_mac_, in));
+  awaiting_welcome_ = true;
+  out_seq_ = 0;
+  in_seq_ = 0;
+  protocol::Tag mine = protocol::client_proof(authkey_mac_, in);
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(1);
+  pk.pack_bin(protocol::kTagSize);
+  pk.pack_bin_body(tag_view(mine).data(), protocol::kTagSize);
+  Header ah{protocol::kProtocolVersion, FrameType::auth, protocol::Direction::to_daemon, session_, 0};
+  send_raw(protocol::make_frame(ah, std::string_view(buf.data(), buf.size())));
+  handshake_deadline_ = Clock::now() + kHandshakeRetry;
+}
+
+void Connection::on_welcome(const Header& h, std::string_view frame) {
+  if (!awaiting_welcome_ || h.session != session_ || !protocol::verify_frame(*session_mac_, frame))
+    return;
+  in_seq_ = h.seq;
+  std::size_t max_size = 64u << 20;
+  try {
+    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize,
+                              frame.size() - protocol::kHeaderSize - protocol::kTagSize);
+    auto params = oh.get().as<std::map<std::string, msgpack::object>>();
+    if (auto it = params.find("session_timeout_ms"); it != params.end())
+      session_timeout_ = std::chrono::milliseconds(it->second.as<std::uint64_t>());
+    if (auto it = params.find("max_message_size"); it != params.end())
+      max_size = it->second.as<std::size_t>();
+  } catch (const std::exception&) {
+    return;
+  }
+  awaiting_welcome_ = false;
+  last_sent_ = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    max_message_size_ = max_size;
+    state_ = State::established;
+    state_cv_.notify_all();
+    // A new session after a lost one: resend what the old session never answered, except calls
+    // whose callers have given up (resending those would run them with nobody waiting).
+    std::deque<std::pair<std::uint64_t, std::string>> resend;
+    for (auto& [id, req] : unanswered_)
+      if (calls_.count(id) != 0) resend.emplace_back(id, std::move(req));
+    unanswered_.clear();
+    for (auto it = resend.rbegin(); it != resend.rend(); ++it) outbox_.push_front(std::move(*it));
+  }
+  flush_outbox();
+}
+
+void Connection::on_refused(const Header& h, std::string_view frame) {
+  std::string kind, message;
+  try {
+    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize);
+    auto pair = oh.get().as<std::pair<std::string, std::string>>();
+    kind = pair.first;
+    message = pair.second;
+  } catch (const std::exception&) {
+    return;
+  }
+  bool in_handshake = !session_mac_ || awaiting_welcome_;
+  if (kind == err::session) {
+    if (h.session == session_ && !in_handshake) start_handshake();
+    return;
+  }
+  if (in_handshake && (kind == err::auth || kind == err::protocol)) {
+    // Wrong key, a lockout, or a protocol version the daemon does not speak: retrying cannot help.
+    fail_calls(kind, message, true);
+  }
+  // Other refusals concern a single frame (e.g. one corrupted in transit); its calls time out.
+}
+
+void Connection::on_reply(std::string_view frame) {
+  auto h = protocol::read_header(frame);
+  if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
+  if (!protocol::verify_frame(*session_mac_, frame) || h->seq <= in_seq_) return;  // forged or replayed
+  in_seq_ = h->seq;
+  protocol::PayloadReader reader(protocol::sealed_payload(frame));
+  try {
+    while (auto oh = reader.next()) {
+      const msgpack::object& r = oh->get();
+      if (r.type != msgpack::type::ARRAY || r.via.array.size < 3 ||
+          r.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
+        continue;
+      std::uint64_t id = r.via.array.ptr[0].via.u64;
+      unanswered_.erase(id);
+      std::lock_guard lock(mu_);
+      auto it = calls_.find(id);
+      if (it == calls_.end()) continue;  // a heartbeat, a post, or a caller that gave up
+      Call* call = it->second;
+      calls_.erase(it);
+      call->reply = std::move(*oh);
+      call->done = true;
+      call->cv.notify_one();
+    }
+  } catch (const std::exception&) {
+    // A malformed reply from an authenticated daemon: its calls run into their deadlines.
+  }
+}
+
+}  // namespace syncmgr::detail

@@ -1,0 +1,147 @@
+// detail::Client: the fork-aware owner of a Connection, and the pieces of proxies that are not
+// templates.
+#include <cxxabi.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+
+#include "client/connection.hpp"
+#include "protocol/authkey.hpp"
+#include "syncmgr/proxy.hpp"
+
+namespace syncmgr::detail {
+namespace {
+
+// Bumped in every fork()ed child. A Connection's I/O thread does not exist in the child and its
+// ZeroMQ context must not be touched there, so a Client seeing a new generation abandons the old
+// Connection (deliberately leaked) and opens a new one.
+std::atomic<unsigned> g_fork_generation{0};
+std::once_flag g_atfork_once;
+std::mutex g_reconnect_mu;
+
+void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+std::string load_key(const Options& o) {
+  if (!o.authkey.empty()) return o.authkey;
+  std::string path = o.authkey_file;
+  if (path.empty()) {
+    const char* env = std::getenv("SYNCMGR_AUTHKEY_FILE");
+    if (env != nullptr) path = env;
+  }
+  if (path.empty())
+    throw AuthenticationError(
+        "no key: set Options::authkey_file or SYNCMGR_AUTHKEY_FILE to the daemon's key file");
+  try {
+    return protocol::read_authkey_file(path);
+  } catch (const std::exception& e) {
+    throw AuthenticationError(e.what());
+  }
+}
+
+std::string msgpack_type_name(const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::NIL: return "nil";
+    case msgpack::type::BOOLEAN: return "bool";
+    case msgpack::type::POSITIVE_INTEGER:
+    case msgpack::type::NEGATIVE_INTEGER: return "int";
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: return "float";
+    case msgpack::type::STR: return "str";
+    case msgpack::type::BIN: return "bin";
+    case msgpack::type::ARRAY: return "array";
+    case msgpack::type::MAP: return "map";
+    default: return "ext";
+  }
+}
+
+std::string demangle(const std::type_info& t) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(t.name(), nullptr, nullptr, &status);
+  std::string out = (status == 0 && name != nullptr) ? name : t.name();
+  std::free(name);
+  return out;
+}
+
+}  // namespace
+
+Client::Client(Options options) : options_(std::move(options)) {
+  std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
+  if (options_.endpoint.empty()) {
+    const char* env = std::getenv("SYNCMGR_ENDPOINT");
+    options_.endpoint = (env != nullptr && *env != '\0') ? env : "tcp://127.0.0.1:50000";
+  }
+  authkey_ = load_key(options_);
+  fork_generation_ = g_fork_generation.load(std::memory_order_relaxed);
+  conn_ = std::make_shared<Connection>(options_.endpoint, authkey_, options_.connect_timeout);
+}
+
+Client::~Client() {
+  if (fork_generation_ != g_fork_generation.load(std::memory_order_relaxed)) {
+    // Inherited from the parent: destroying it here would join a thread this process never had.
+    new std::shared_ptr<Connection>(std::move(conn_));
+  }
+}
+
+Connection& Client::connection() {
+  unsigned gen = g_fork_generation.load(std::memory_order_relaxed);
+  if (gen == fork_generation_) return *conn_;
+  std::lock_guard lock(g_reconnect_mu);
+  if (gen != fork_generation_) {
+    new std::shared_ptr<Connection>(std::move(conn_));  // leaked on purpose, see above
+    conn_ = std::make_shared<Connection>(options_.endpoint, authkey_, options_.connect_timeout);
+    fork_generation_ = gen;
+  }
+  return *conn_;
+}
+
+namespace {
+std::string pack_request(std::uint64_t id, std::string_view op, std::string_view target,
+                         const msgpack::sbuffer& args) {
+  msgpack::sbuffer buf(64 + args.size());
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(4);
+  pk.pack(id);
+  pk.pack(op);
+  if (target.empty()) {
+    pk.pack_nil();
+  } else {
+    pk.pack(target);
+  }
+  std::string out(buf.data(), buf.size());
+  out.append(args.data(), args.size());  // args is already a packed array
+  return out;
+}
+}  // namespace
+
+msgpack::object_handle Client::call(std::string_view op, std::string_view target,
+                                    const msgpack::sbuffer& args) {
+  Connection& c = connection();
+  std::uint64_t id = c.next_id();
+  std::string what = target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
+  return c.call(id, pack_request(id, op, target, args), Clock::now() + options_.timeout, what);
+}
+
+void Client::post(std::string_view op, std::string_view target, const msgpack::sbuffer& args) {
+  Connection& c = connection();
+  c.post(pack_request(c.next_id(), op, target, args));
+}
+
+void throw_conversion_error(const msgpack::object& o, const std::type_info& wanted,
+                            std::string_view op, std::string_view target) {
+  std::string where = target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
+  throw TypeError(where + ": the stored value is " + msgpack_type_name(o) +
+                  ", which does not convert to " + demangle(wanted));
+}
+
+ObjectRef::~ObjectRef() {
+  if (!temporary || !client) return;
+  try {
+    client->post("server.release", "", pack_args(name));
+  } catch (...) {
+    // A destructor must not throw; an unreleased temporary is freed when the session ends.
+  }
+}
+
+}  // namespace syncmgr::detail

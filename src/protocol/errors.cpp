@@ -1,0 +1,20 @@
+// Mapping wire error kinds to the public exception classes.
+#include "syncmgr/errors.hpp"
+
+namespace syncmgr {
+
+void throw_error(std::string_view kind, const std::string& message) {
+  if (kind == "KeyError") throw KeyError(message);
+  if (kind == "IndexError") throw IndexError(message);
+  if (kind == "TypeError") throw TypeError(message);
+  if (kind == "ValueError") throw ValueError(message);
+  if (kind == "NameError") throw NameError(message);
+  if (kind == "AttributeError") throw AttributeError(message);
+  if (kind == "AuthenticationError") throw AuthenticationError(message);
+  if (kind == "ConnectionError") throw ConnectionError(message);
+  if (kind == "ProtocolError") throw ProtocolError(message);
+  if (kind == "InternalError") throw InternalError(message);
+  throw Error(std::string(kind), message);
+}
+
+}  // namespace syncmgr

@@ -1,0 +1,55 @@
+// The msgpack schema inside sealed frames (docs/PROTOCOL.md, "Requests and replies").
+//
+//   request: [id: uint, op: str, target: str | nil, args: array]
+//   reply:   [id, 0, result]                  success
+//            [id, 1, kind: str, message: str]  error (kind names an exception class)
+// A frame's payload holds one or more of these back to back, so a client can coalesce requests and
+// the daemon answers them in one frame.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <msgpack.hpp>
+
+namespace syncmgr::protocol {
+
+/// Error kinds as sent on the wire; each names a class in include/syncmgr/errors.hpp.
+namespace err {
+inline constexpr std::string_view key = "KeyError";
+inline constexpr std::string_view index = "IndexError";
+inline constexpr std::string_view type = "TypeError";
+inline constexpr std::string_view value = "ValueError";
+inline constexpr std::string_view name = "NameError";
+inline constexpr std::string_view attribute = "AttributeError";
+inline constexpr std::string_view auth = "AuthenticationError";
+inline constexpr std::string_view protocol = "ProtocolError";
+inline constexpr std::string_view internal = "InternalError";
+/// In a `refused` frame: the session id is unknown or expired; the client should handshake again.
+inline constexpr std::string_view session = "SessionError";
+}  // namespace err
+
+enum class ReplyStatus : std::uint8_t { ok = 0, error = 1 };
+
+/// Limits for unpacking untrusted msgpack: nothing may claim more elements than it has bytes.
+msgpack::unpack_limit unpack_limits(std::size_t payload_size);
+
+/// Iterates over the msgpack objects packed back to back in a payload.
+class PayloadReader {
+ public:
+  explicit PayloadReader(std::string_view payload) : data_(payload) {}
+  /// Next object, or nullopt at the end. Throws msgpack::unpack_error (or a subclass) if malformed.
+  std::optional<msgpack::object_handle> next();
+
+ private:
+  std::string_view data_;
+  std::size_t offset_ = 0;
+};
+
+/// Appends an error reply to `out`.
+void pack_error_reply(msgpack::sbuffer& out, std::uint64_t id, std::string_view kind,
+                      std::string_view message);
+
+}  // namespace syncmgr::protocol

@@ -1,0 +1,66 @@
+// Frame headers, sealing and verification.
+#include "protocol/wire.hpp"
+
+namespace syncmgr::protocol {
+namespace {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+std::uint64_t get_u64(const unsigned char* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+void write_header(std::string& out, const Header& h) {
+  out.push_back(static_cast<char>(h.version));
+  out.push_back(static_cast<char>(h.type));
+  out.push_back(static_cast<char>(h.direction));
+  out.push_back(0);  // flags: reserved, must be zero
+  put_u64(out, h.session);
+  put_u64(out, h.seq);
+}
+
+std::optional<Header> read_header(std::string_view frame) {
+  if (frame.size() < kHeaderSize) return std::nullopt;
+  auto p = reinterpret_cast<const unsigned char*>(frame.data());
+  if (p[3] != 0) return std::nullopt;
+  Header h;
+  h.version = p[0];
+  h.type = static_cast<FrameType>(p[1]);
+  h.direction = static_cast<Direction>(p[2]);
+  h.session = get_u64(p + 4);
+  h.seq = get_u64(p + 12);
+  return h;
+}
+
+std::string make_frame(const Header& h, std::string_view payload) {
+  std::string out;
+  out.reserve(kHeaderSize + payload.size());
+  write_header(out, h);
+  out.append(payload);
+  return out;
+}
+
+std::string seal_frame(Hmac& key, const Header& h, std::string_view payload) {
+  std::string out;
+  out.reserve(kHeaderSize + payload.size() + kTagSize);
+  write_header(out, h);
+  out.append(payload);
+  Tag tag = key.mac({out});
+  out.append(reinterpret_cast<const char*>(tag.data()), tag.size());
+  return out;
+}
+
+bool verify_frame(Hmac& key, std::string_view frame) {
+  if (frame.size() < kHeaderSize + kTagSize) return false;
+  Tag expected = key.mac({frame.substr(0, frame.size() - kTagSize)});
+  return tags_equal(reinterpret_cast<const unsigned char*>(frame.data() + frame.size() - kTagSize),
+                    expected);
+}
+
+}  // namespace syncmgr::protocol

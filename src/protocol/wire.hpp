@@ -1,0 +1,61 @@
+// Frame layout shared by the daemon and the client (docs/PROTOCOL.md, "Frames").
+//
+// Every ZeroMQ message between a client's DEALER and the daemon's ROUTER is one frame:
+//   header (20 bytes) || payload (msgpack) || tag (32 bytes, sealed frames only)
+// The tag is HMAC-SHA256 under the session key over header || payload. The header carries the
+// session id, the direction and a per-direction sequence number, so a frame verified here cannot be
+// replayed, reordered, reflected back or moved to another session.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/mac.hpp"
+
+namespace syncmgr::protocol {
+
+constexpr std::uint8_t kProtocolVersion = 1;
+constexpr std::size_t kHeaderSize = 20;
+constexpr std::size_t kNonceSize = 32;
+constexpr std::size_t kMinKeySize = 32;
+
+enum class FrameType : std::uint8_t {
+  hello = 1,      // client -> daemon, unsealed: [version, client_nonce]
+  challenge = 2,  // daemon -> client, unsealed: [server_nonce, server_proof]
+  auth = 3,       // client -> daemon, unsealed: [client_proof]
+  welcome = 4,    // daemon -> client, sealed: {session parameters}
+  refused = 5,    // daemon -> client, unsealed: [error kind, message]
+  request = 16,   // client -> daemon, sealed: one or more request arrays
+  reply = 17,     // daemon -> client, sealed: one or more reply arrays
+};
+
+enum class Direction : std::uint8_t { to_daemon = 0, to_client = 1 };
+
+struct Header {
+  std::uint8_t version = kProtocolVersion;
+  FrameType type{};
+  Direction direction{};
+  std::uint64_t session = 0;
+  std::uint64_t seq = 0;
+};
+
+/// Appends the 20-byte big-endian header to `out`.
+void write_header(std::string& out, const Header& h);
+/// Parses the header; nullopt if the frame is shorter than a header or its flags byte is not zero.
+std::optional<Header> read_header(std::string_view frame);
+
+/// header || payload, unsealed (handshake frames).
+std::string make_frame(const Header& h, std::string_view payload);
+/// header || payload || HMAC(key, header || payload).
+std::string seal_frame(Hmac& key, const Header& h, std::string_view payload);
+/// True when the frame is long enough and its tag is the MAC of the rest (constant time).
+bool verify_frame(Hmac& key, std::string_view frame);
+/// The payload of a sealed frame (call after verify_frame).
+inline std::string_view sealed_payload(std::string_view frame) {
+  return frame.substr(kHeaderSize, frame.size() - kHeaderSize - kTagSize);
+}
+inline std::string_view unsealed_payload(std::string_view frame) { return frame.substr(kHeaderSize); }
+
+}  // namespace syncmgr::protocol

@@ -1,0 +1,23 @@
+// Daemon logging: one line per event on stderr, with a UTC timestamp and a level.
+#pragma once
+
+#include <cstdarg>
+
+namespace syncmgr::server {
+
+enum class LogLevel { error = 0, warn = 1, info = 2, debug = 3 };
+
+void set_log_level(LogLevel level);
+bool log_enabled(LogLevel level);
+/// Parses "error", "warn", "info" or "debug"; returns false for anything else.
+bool parse_log_level(const char* text, LogLevel& out);
+
+void log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define SYNCMGR_LOG(level, ...)                                                               \
+  do {                                                                                        \
+    if (::syncmgr::server::log_enabled(::syncmgr::server::LogLevel::level))                   \
+      ::syncmgr::server::log(::syncmgr::server::LogLevel::level, __VA_ARGS__);                \
+  } while (0)
+
+}  // namespace syncmgr::server

@@ -1,0 +1,327 @@
+// The event loop, frame verification and request dispatch.
+//
+// Order of checks for a frame: header well-formed, protocol version, direction, size; then by type:
+// handshake frames go to the session table; request frames must name a live session, carry a valid
+// MAC and a sequence number above the last one seen. Only then is the payload unpacked, and each
+// request in it checked in the command table's fixed order before its handler runs.
+#include "server/server.hpp"
+
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "protocol/message.hpp"
+#include "server/log.hpp"
+#include "syncmgr/errors.hpp"
+
+namespace syncmgr::server {
+
+namespace err = protocol::err;
+using protocol::FrameType;
+using protocol::Header;
+
+namespace {
+
+std::string peer_address(zmq::message_t& msg) {
+  const char* addr = zmq_msg_gets(msg.handle(), "Peer-Address");
+  return (addr != nullptr && *addr != '\0') ? addr : "local";
+}
+
+void pack_ok(msgpack::sbuffer& out, std::uint64_t id, const Value& v) {
+  msgpack::packer<msgpack::sbuffer> pk(out);
+  pk.pack_array(3);
+  pk.pack(id);
+  pk.pack(static_cast<std::uint8_t>(protocol::ReplyStatus::ok));
+  pk.pack(v);
+}
+
+std::string arity_message(const Command& c, std::size_t given) {
+  std::string want = c.min_args == c.max_args
+                         ? std::to_string(c.min_args)
+                         : std::to_string(c.min_args) + " to " + std::to_string(c.max_args);
+  return c.name + " takes " + want + " argument" + (c.max_args == 1 ? "" : "s") + " (" +
+         std::to_string(given) + " given)";
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options)
+    : options_(std::move(options)),
+      registry_((register_all_commands(commands_), commands_)),
+      sessions_(options_.authkey, options_.session_timeout, options_.max_message_size),
+      context_(1),
+      router_(context_, zmq::socket_type::router) {
+  // Frames far beyond the limit are dropped by ZeroMQ before they are allocated; frames between the
+  // limit and this hard cap reach us and get a ProtocolError reply.
+  std::int64_t hard_cap = static_cast<std::int64_t>(options_.max_message_size) * 2 + 65536;
+  router_.set(zmq::sockopt::maxmsgsize, hard_cap);
+  router_.set(zmq::sockopt::linger, 1000);
+  router_.set(zmq::sockopt::sndhwm, 100000);
+  router_.set(zmq::sockopt::rcvhwm, 100000);
+  for (const auto& ep : options_.binds) {
+    try {
+      router_.bind(ep);
+    } catch (const zmq::error_t& e) {
+      throw std::runtime_error("cannot bind " + ep + ": " + e.what());
+    }
+    endpoints_.push_back(router_.get(zmq::sockopt::last_endpoint));
+  }
+}
+
+Server::~Server() = default;
+
+void Server::run(int stop_fd) {
+  for (const auto& ep : endpoints_) SYNCMGR_LOG(info, "listening on %s", ep.c_str());
+  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, stop_fd, ZMQ_POLLIN, 0}};
+  int nitems = stop_fd >= 0 ? 2 : 1;
+  auto tick_every = std::clamp(options_.session_timeout / 4, std::chrono::milliseconds(10),
+                               std::chrono::milliseconds(1000));
+  auto next_tick = Clock::now() + tick_every;
+  while (!shutdown_) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now());
+    zmq::poll(items, nitems, std::max(wait, std::chrono::milliseconds(0)));
+    if (nitems == 2 && (items[1].revents & ZMQ_POLLIN)) {
+      signalfd_siginfo info{};
+      if (::read(stop_fd, &info, sizeof info) > 0)
+        SYNCMGR_LOG(info, "received signal %u, shutting down", info.ssi_signo);
+      break;
+    }
+    // Drain what is queued, a bounded batch at a time, so timers still run under constant load.
+    for (int i = 0; i < 1024 && !shutdown_; ++i) {
+      zmq::message_t routing, frame;
+      if (!router_.recv(routing, zmq::recv_flags::dontwait)) break;
+      if (!routing.more()) continue;  // ROUTER always prepends the identity; be defensive
+      (void)router_.recv(frame, zmq::recv_flags::none);
+      on_message(routing, frame);
+    }
+    auto now = Clock::now();
+    if (now >= next_tick) {
+      tick(now);
+      next_tick = now + tick_every;
+    }
+  }
+  SYNCMGR_LOG(info, "stopped: %zu sessions, %zu objects, %llu ops served", sessions_.size(),
+              registry_.size(), static_cast<unsigned long long>(ops_total_));
+}
+
+void Server::tick(Clock::time_point now) {
+  for (auto id : sessions_.expire(now)) {
+    SYNCMGR_LOG(info, "session %016llx expired (no heartbeat for %lld ms)",
+                static_cast<unsigned long long>(id),
+                static_cast<long long>(options_.session_timeout.count()));
+    registry_.release_session(id);
+  }
+  if (now - rate_window_start_ >= std::chrono::seconds(1)) {
+    double secs = std::chrono::duration<double>(now - rate_window_start_).count();
+    ops_per_second_ = static_cast<double>(ops_total_ - ops_at_window_start_) / secs;
+    ops_at_window_start_ = ops_total_;
+    rate_window_start_ = now;
+  }
+}
+
+void Server::send_frame(const std::string& routing_id, const std::string& frame) {
+  // dontwait: a peer that is gone or not reading loses its frame; the loop never waits for it.
+  zmq::message_t id(routing_id.data(), routing_id.size());
+  zmq::message_t body(frame.data(), frame.size());
+  if (!router_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
+  (void)router_.send(body, zmq::send_flags::dontwait);
+}
+
+void Server::end_session(std::uint64_t id, const char* why) {
+  SYNCMGR_LOG(info, "session %016llx %s", static_cast<unsigned long long>(id), why);
+  sessions_.close(id);
+  registry_.release_session(id);
+}
+
+void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
+  std::string routing_id(routing.data<char>(), routing.size());
+  if (frame_msg.more()) {
+    // One frame per message: drain and refuse anything else.
+    zmq::message_t extra;
+    while (frame_msg.more()) {
+      (void)router_.recv(extra, zmq::recv_flags::none);
+      if (!extra.more()) break;
+    }
+    ++rejected_frames_;
+    send_frame(routing_id, refused_frame(0, err::protocol, "a message must be exactly one frame"));
+    return;
+  }
+  std::string_view frame(frame_msg.data<char>(), frame_msg.size());
+  auto header = protocol::read_header(frame);
+  if (!header) {
+    ++rejected_frames_;
+    send_frame(routing_id, refused_frame(0, err::protocol, "malformed frame: bad or short header"));
+    return;
+  }
+  if (header->version != protocol::kProtocolVersion) {
+    ++rejected_frames_;
+    send_frame(routing_id,
+               refused_frame(0, err::protocol,
+                             "protocol version " + std::to_string(header->version) +
+                                 " is not supported; this daemon speaks version " +
+                                 std::to_string(protocol::kProtocolVersion)));
+    return;
+  }
+  if (header->direction != protocol::Direction::to_daemon) {
+    ++rejected_frames_;
+    send_frame(routing_id, refused_frame(0, err::protocol, "frame has the wrong direction"));
+    return;
+  }
+  if (frame.size() > options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize) {
+    ++rejected_frames_;
+    send_frame(routing_id,
+               refused_frame(header->session, err::protocol,
+                             "message of " + std::to_string(frame.size()) +
+                                 " bytes exceeds the limit of " +
+                                 std::to_string(options_.max_message_size)));
+    return;
+  }
+  switch (header->type) {
+    case FrameType::hello: {
+      auto ans = sessions_.on_hello(*header, frame, routing_id, peer_address(frame_msg));
+      send_frame(routing_id, ans.frame);
+      return;
+    }
+    case FrameType::auth: {
+      auto ans = sessions_.on_auth(*header, frame, routing_id, peer_address(frame_msg));
+      send_frame(routing_id, ans.frame);
+      return;
+    }
+    case FrameType::request: break;
+    default:
+      ++rejected_frames_;
+      send_frame(routing_id, refused_frame(header->session, err::protocol, "unexpected frame type"));
+      return;
+  }
+
+  Session* session = sessions_.find(header->session);
+  if (session == nullptr) {
+    ++rejected_frames_;
+    send_frame(routing_id, refused_frame(header->session, err::session,
+                                         "unknown or expired session; handshake again"));
+    return;
+  }
+  if (!protocol::verify_frame(session->key, frame)) {
+    ++rejected_frames_;
+    sessions_.failures().record(peer_address(frame_msg), Clock::now(),
+                                "frame failed MAC verification");
+    send_frame(routing_id, refused_frame(header->session, err::auth,
+                                         "frame failed authentication (bad MAC); discarded"));
+    return;
+  }
+  if (header->seq <= session->last_in_seq) {
+    ++rejected_frames_;
+    SYNCMGR_LOG(warn, "session %016llx: replayed or reordered frame (seq %llu, last %llu) discarded",
+                static_cast<unsigned long long>(session->id),
+                static_cast<unsigned long long>(header->seq),
+                static_cast<unsigned long long>(session->last_in_seq));
+    send_frame(routing_id, refused_frame(header->session, err::auth,
+                                         "replayed or reordered frame (sequence number " +
+                                             std::to_string(header->seq) + " already used); discarded"));
+    return;
+  }
+  session->last_in_seq = header->seq;
+  session->last_seen = Clock::now();
+  session->routing_id = std::move(routing_id);  // a reconnected client keeps its session
+  on_request(*session, protocol::sealed_payload(frame));
+}
+
+void Server::on_request(Session& session, std::string_view payload) {
+  msgpack::sbuffer out;
+  protocol::PayloadReader reader(payload);
+  try {
+    while (auto oh = reader.next()) dispatch(session, oh->get(), out);
+  } catch (const std::exception& e) {
+    // Authenticated but not valid msgpack: answer under request id 0 and skip the rest.
+    protocol::pack_error_reply(out, 0, err::protocol,
+                               std::string("malformed msgpack in request payload: ") + e.what());
+  }
+  if (out.size() > 0) {
+    Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
+             session.id, ++session.out_seq};
+    send_frame(session.routing_id,
+               protocol::seal_frame(session.key, h, std::string_view(out.data(), out.size())));
+  }
+  for (auto id : closing_) end_session(id, "closed by client");
+  closing_.clear();
+}
+
+void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbuffer& out) {
+  ++ops_total_;
+  auto fail = [&](std::uint64_t id, std::string_view kind, const std::string& msg) {
+    protocol::pack_error_reply(out, id, kind, msg);
+  };
+  if (req.type != msgpack::type::ARRAY || req.via.array.size != 4) {
+    return fail(0, err::protocol, "a request must be an array [id, op, target, args]");
+  }
+  const msgpack::object* f = req.via.array.ptr;
+  if (f[0].type != msgpack::type::POSITIVE_INTEGER)
+    return fail(0, err::protocol, "request id must be a positive integer");
+  std::uint64_t id = f[0].via.u64;
+  if (f[1].type != msgpack::type::STR) return fail(id, err::protocol, "op must be a str");
+  if (f[2].type != msgpack::type::STR && f[2].type != msgpack::type::NIL)
+    return fail(id, err::protocol, "target must be a str or nil");
+  if (f[3].type != msgpack::type::ARRAY) return fail(id, err::protocol, "args must be an array");
+
+  std::string_view op(f[1].via.str.ptr, f[1].via.str.size);
+  const Command* cmd = commands_.find(op);
+  if (cmd == nullptr) return fail(id, err::attribute, "unknown method '" + std::string(op) + "'");
+  int argc = static_cast<int>(f[3].via.array.size);
+  if (argc < cmd->min_args || argc > cmd->max_args)
+    return fail(id, err::type, arity_message(*cmd, f[3].via.array.size));
+
+  std::string_view target;
+  if (f[2].type == msgpack::type::STR) target = std::string_view(f[2].via.str.ptr, f[2].via.str.size);
+  Object* obj = nullptr;
+  if (!cmd->type.empty()) {
+    obj = registry_.find(target);
+    if (obj == nullptr) return fail(id, err::name, "no object named '" + std::string(target) + "'");
+    if (obj->type() != cmd->type)
+      return fail(id, err::type, "'" + std::string(target) + "' is a " + std::string(obj->type()) +
+                                     ", not a " + std::string(cmd->type));
+  }
+
+  std::vector<Value> args(static_cast<std::size_t>(argc));
+  for (int i = 0; i < argc; ++i) {
+    try {
+      f[3].via.array.ptr[i].convert(args[static_cast<std::size_t>(i)]);
+    } catch (const std::exception&) {
+      return fail(id, err::type, cmd->name + ": argument " + std::to_string(i + 1) +
+                                     " is a msgpack ext value, which syncmgr does not store");
+    }
+  }
+
+  Ctx ctx{*this, registry_, session, id, target, obj, args};
+  try {
+    Reply r = cmd->handler(ctx);
+    if (r.is_parked()) return;
+    if (r.is_error()) {
+      std::string msg = r.error().message;
+      if (obj != nullptr) msg = cmd->name + " on '" + std::string(target) + "': " + msg;
+      return fail(id, r.error().kind, msg);
+    }
+    pack_ok(out, id, r.value());
+  } catch (const syncmgr::Error& e) {
+    // Value accessors throw TypeError/ValueError for mismatched stored values.
+    std::string msg = e.what();
+    msg = msg.substr(std::min(msg.size(), e.kind().size() + 2));
+    fail(id, e.kind(), obj != nullptr ? cmd->name + " on '" + std::string(target) + "': " + msg : msg);
+  } catch (const std::exception& e) {
+    SYNCMGR_LOG(error, "internal error in %s: %s", cmd->name.c_str(), e.what());
+    fail(id, err::internal, cmd->name + ": internal error: " + e.what());
+  }
+}
+
+ServerStats Server::stats() const {
+  return ServerStats{sessions_.size(),
+                     registry_.size(),
+                     ops_total_,
+                     ops_per_second_,
+                     std::chrono::duration<double>(Clock::now() - started_).count(),
+                     sessions_.failures().total(),
+                     rejected_frames_};
+}
+
+}  // namespace syncmgr::server

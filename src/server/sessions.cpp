@@ -1,0 +1,188 @@
+// The daemon's side of the handshake, session leases and authentication-failure limiting.
+#include "server/sessions.hpp"
+
+#include <msgpack.hpp>
+
+#include "protocol/handshake.hpp"
+#include "protocol/message.hpp"
+#include "server/log.hpp"
+
+namespace syncmgr::server {
+
+namespace err = protocol::err;
+using protocol::FrameType;
+using protocol::Header;
+
+namespace {
+
+constexpr auto kHandshakeDeadline = std::chrono::seconds(5);
+constexpr std::size_t kMaxPendingHandshakes = 10000;
+constexpr auto kFailureWindow = std::chrono::seconds(60);
+constexpr int kFailuresBeforeLockout = 5;
+constexpr auto kLockout = std::chrono::seconds(30);
+constexpr int kLoggedFailuresPerWindow = 3;
+
+// Reads a bin (or str) field of exactly `size` bytes.
+bool read_fixed_bin(const msgpack::object& o, std::size_t size, std::string& out) {
+  if (o.type != msgpack::type::BIN || o.via.bin.size != size) return false;
+  out.assign(o.via.bin.ptr, o.via.bin.size);
+  return true;
+}
+
+}  // namespace
+
+std::string refused_frame(std::uint64_t session, std::string_view kind, std::string_view message) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(2);
+  pk.pack(kind);
+  pk.pack(message);
+  Header h{protocol::kProtocolVersion, FrameType::refused, protocol::Direction::to_client, session, 0};
+  return protocol::make_frame(h, std::string_view(buf.data(), buf.size()));
+}
+
+bool AuthFailures::locked_out(const std::string& peer, Clock::time_point now) {
+  auto it = peers_.find(peer);
+  return it != peers_.end() && now < it->second.locked_until;
+}
+
+void AuthFailures::record(const std::string& peer, Clock::time_point now, const char* what) {
+  ++total_;
+  if (peers_.size() > 100000) peers_.clear();  // bound memory under an address-spraying attack
+  Entry& e = peers_[peer];
+  if (now - e.window_start > kFailureWindow) e = Entry{now, 0, 0, e.locked_until};
+  ++e.count;
+  if (e.logged < kLoggedFailuresPerWindow) {
+    ++e.logged;
+    SYNCMGR_LOG(warn, "authentication failure from %s: %s%s", peer.c_str(), what,
+                e.logged == kLoggedFailuresPerWindow ? " (further failures from this peer are not logged for a minute)" : "");
+  }
+  if (e.count >= kFailuresBeforeLockout && now >= e.locked_until) {
+    e.locked_until = now + kLockout;
+    SYNCMGR_LOG(warn, "peer %s locked out for %lld s after %d authentication failures",
+                peer.c_str(), static_cast<long long>(kLockout.count()), e.count);
+  }
+}
+
+SessionTable::SessionTable(std::string authkey, std::chrono::milliseconds session_timeout,
+                           std::size_t max_message_size)
+    : authkey_(authkey), timeout_(session_timeout), max_message_size_(max_message_size) {}
+
+std::string SessionTable::refuse(std::uint64_t session, std::string_view kind,
+                                 std::string_view message) {
+  return refused_frame(session, kind, message);
+}
+
+HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame,
+                                       const std::string&, const std::string& peer) {
+  auto now = Clock::now();
+  if (failures_.locked_out(peer, now))
+    return {refuse(0, err::auth, "too many authentication failures from " + peer + "; retry later")};
+  if (pending_.size() >= kMaxPendingHandshakes)
+    return {refuse(0, err::protocol, "too many handshakes in progress; retry later")};
+  std::string client_nonce;
+  try {
+    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize,
+                              frame.size() - protocol::kHeaderSize, nullptr, nullptr,
+                              protocol::unpack_limits(frame.size()));
+    const auto& o = oh.get();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != 2 ||
+        !read_fixed_bin(o.via.array.ptr[1], protocol::kNonceSize, client_nonce))
+      throw msgpack::type_error();
+  } catch (const std::exception&) {
+    return {refuse(0, err::protocol, "malformed hello: expected [version, nonce(bin 32)]")};
+  }
+  std::uint64_t id = 0;
+  while (id == 0 || sessions_.count(id) != 0 || pending_.count(id) != 0)
+    protocol::random_bytes(&id, sizeof id);
+  Pending p{client_nonce, std::string(protocol::kNonceSize, '\0'), now + kHandshakeDeadline};
+  protocol::random_bytes(p.server_nonce.data(), p.server_nonce.size());
+  protocol::Tag proof = protocol::server_proof(authkey_, {p.client_nonce, p.server_nonce, id});
+
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(2);
+  pk.pack_bin(protocol::kNonceSize);
+  pk.pack_bin_body(p.server_nonce.data(), protocol::kNonceSize);
+  pk.pack_bin(protocol::kTagSize);
+  pk.pack_bin_body(reinterpret_cast<const char*>(proof.data()), protocol::kTagSize);
+  pending_.emplace(id, std::move(p));
+  Header h{protocol::kProtocolVersion, FrameType::challenge, protocol::Direction::to_client, id, 0};
+  return {protocol::make_frame(h, std::string_view(buf.data(), buf.size()))};
+}
+
+HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
+                                      const std::string& routing_id, const std::string& peer) {
+  auto now = Clock::now();
+  auto it = pending_.find(h.session);
+  if (it == pending_.end() || now > it->second.deadline) {
+    if (it != pending_.end()) pending_.erase(it);
+    return {refuse(h.session, err::auth, "no handshake in progress for this session (expired?)")};
+  }
+  Pending p = std::move(it->second);
+  pending_.erase(it);  // one attempt per challenge: a wrong proof cannot be retried against it
+  std::string proof;
+  try {
+    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize,
+                              frame.size() - protocol::kHeaderSize, nullptr, nullptr,
+                              protocol::unpack_limits(frame.size()));
+    const auto& o = oh.get();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != 1 ||
+        !read_fixed_bin(o.via.array.ptr[0], protocol::kTagSize, proof))
+      throw msgpack::type_error();
+  } catch (const std::exception&) {
+    failures_.record(peer, now, "malformed auth frame");
+    return {refuse(h.session, err::protocol, "malformed auth: expected [proof(bin 32)]")};
+  }
+  protocol::HandshakeInputs in{p.client_nonce, p.server_nonce, h.session};
+  protocol::Tag expected = protocol::client_proof(authkey_, in);
+  if (!protocol::tags_equal(reinterpret_cast<const unsigned char*>(proof.data()), expected)) {
+    failures_.record(peer, now, "wrong key (client proof did not verify)");
+    return {refuse(h.session, err::auth, "authentication failed: the client's key does not match the daemon's")};
+  }
+  auto s = std::make_unique<Session>(Session{h.session, routing_id,
+                                             protocol::Hmac(protocol::session_key(authkey_, in)), 0,
+                                             0, now, peer});
+  Session* session = s.get();
+  sessions_.emplace(h.session, std::move(s));
+
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_map(3);
+  pk.pack("session_timeout_ms");
+  pk.pack(static_cast<std::uint64_t>(timeout_.count()));
+  pk.pack("max_message_size");
+  pk.pack(static_cast<std::uint64_t>(max_message_size_));
+  pk.pack("daemon_version");
+  pk.pack(SYNCMGR_VERSION);
+  Header wh{protocol::kProtocolVersion, FrameType::welcome, protocol::Direction::to_client,
+            h.session, ++session->out_seq};
+  SYNCMGR_LOG(info, "session %016llx opened from %s", static_cast<unsigned long long>(h.session),
+              peer.c_str());
+  return {protocol::seal_frame(session->key, wh, std::string_view(buf.data(), buf.size())), session};
+}
+
+Session* SessionTable::find(std::uint64_t id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void SessionTable::close(std::uint64_t id) { sessions_.erase(id); }
+
+std::vector<std::uint64_t> SessionTable::expire(Clock::time_point now) {
+  std::vector<std::uint64_t> expired;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (now - it->second->last_seen > timeout_) {
+      expired.push_back(it->first);
+      it = sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    it = now > it->second.deadline ? pending_.erase(it) : std::next(it);
+  }
+  return expired;
+}
+
+}  // namespace syncmgr::server

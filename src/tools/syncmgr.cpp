@@ -1,0 +1,195 @@
+// syncmgr: the command-line client. Values in and out as JSON.
+//
+// Exit status: 0 success; 1 the daemon answered with an error (KeyError, NameError, ...);
+// 2 bad usage; 3 cannot connect or authenticate.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "syncmgr/syncmgr.hpp"
+#include "tools/json.hpp"
+
+namespace {
+
+using syncmgr::Value;
+
+const char* kUsage =
+    "usage: syncmgr [--connect ENDPOINT] [--authkey-file FILE] [--timeout SECS] [--json] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  ping                    check that the daemon answers\n"
+    "  ls                      list objects with their type and size\n"
+    "  get NAME [KEY]          print an object, or one attribute / key / index of it, as JSON\n"
+    "  set NAME KEY VALUE      set an attribute / key / index of an existing object\n"
+    "  del NAME KEY            delete an attribute / key / index\n"
+    "  stats                   clients, objects, ops/s, uptime\n"
+    "  shutdown                stop the daemon\n"
+    "\n"
+    "KEY and VALUE are JSON (a word that is not JSON is taken as a string: set cfg mode fast).\n"
+    "Namespace attributes are always strings; list keys are integer indices.\n"
+    "Defaults: --connect $SYNCMGR_ENDPOINT or tcp://127.0.0.1:50000, --authkey-file\n"
+    "$SYNCMGR_AUTHKEY_FILE, --timeout 10. Exit status: 0 ok, 1 error from the daemon,\n"
+    "2 usage, 3 cannot connect or authenticate.\n";
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  std::fprintf(stderr, "syncmgr: %s\nRun 'syncmgr --help' for usage.\n", msg.c_str());
+  std::exit(2);
+}
+
+Value parse_arg(const std::string& text) {
+  if (auto v = syncmgr::tools::parse_json(text)) return *v;
+  return Value(text);
+}
+
+void print(const Value& v) { std::printf("%s\n", syncmgr::tools::to_json(v).c_str()); }
+
+struct Target {
+  std::string type;
+  std::string method_prefix;
+};
+
+std::string type_of(syncmgr::Manager& m, const std::string& name) {
+  Value d = m.call("server.describe", "", name);
+  for (const auto& [k, v] : d.as_map())
+    if (k == Value("type")) return v.as_string();
+  return "";
+}
+
+Value key_for(const std::string& type, const std::string& text) {
+  if (type == "namespace") return Value(text);
+  Value k = parse_arg(text);
+  if (type == "list" && k.kind() != Value::Kind::integer)
+    usage_error("a list index must be an integer, not '" + text + "'");
+  return k;
+}
+
+int run(syncmgr::Manager& m, const std::vector<std::string>& args, bool json) {
+  const std::string& cmd = args[0];
+  auto need = [&](std::size_t lo, std::size_t hi) {
+    if (args.size() - 1 < lo || args.size() - 1 > hi)
+      usage_error("'" + cmd + "' takes " + std::to_string(lo) +
+                  (lo == hi ? "" : " to " + std::to_string(hi)) + " argument(s)");
+  };
+  if (cmd == "ping") {
+    need(0, 0);
+    auto t0 = std::chrono::steady_clock::now();
+    m.ping();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (json) {
+      print(Value(syncmgr::Map{{"ok", true}, {"rtt_ms", ms}}));
+    } else {
+      std::printf("pong from %s in %.3f ms\n", std::getenv("SYNCMGR_ENDPOINT") ? std::getenv("SYNCMGR_ENDPOINT") : "daemon", ms);
+    }
+  } else if (cmd == "ls") {
+    need(0, 0);
+    Value list = m.call("server.list", "");
+    if (json) {
+      print(list);
+    } else {
+      std::printf("%-32s %-10s %10s\n", "NAME", "TYPE", "SIZE");
+      for (const auto& o : list.as_array()) {
+        std::string name, type;
+        std::uint64_t size = 0;
+        for (const auto& [k, v] : o.as_map()) {
+          if (k == Value("name")) name = v.as_string();
+          if (k == Value("type")) type = v.as_string();
+          if (k == Value("size")) size = v.as_uint();
+        }
+        std::printf("%-32s %-10s %10llu\n", name.c_str(), type.c_str(), static_cast<unsigned long long>(size));
+      }
+    }
+  } else if (cmd == "get") {
+    need(1, 2);
+    std::string type = type_of(m, args[1]);
+    if (args.size() == 2) {
+      const char* op = type == "namespace" ? "namespace.snapshot" : type == "dict" ? "dict.copy" : "list.copy";
+      print(m.call(op, args[1]));
+    } else {
+      print(m.call(type + ".get", args[1], key_for(type, args[2])));
+    }
+  } else if (cmd == "set") {
+    need(3, 3);
+    std::string type = type_of(m, args[1]);
+    m.call(type + ".set", args[1], key_for(type, args[2]), parse_arg(args[3]));
+    if (json) print(Value(syncmgr::Map{{"ok", true}}));
+  } else if (cmd == "del") {
+    need(2, 2);
+    std::string type = type_of(m, args[1]);
+    m.call(type + ".del", args[1], key_for(type, args[2]));
+    if (json) print(Value(syncmgr::Map{{"ok", true}}));
+  } else if (cmd == "stats") {
+    need(0, 0);
+    Value s = m.stats();
+    if (json) {
+      print(s);
+    } else {
+      for (const auto& [k, v] : s.as_map())
+        std::printf("%-16s %s\n", k.as_string().c_str(), syncmgr::tools::to_json(v).c_str());
+    }
+  } else if (cmd == "shutdown") {
+    need(0, 0);
+    m.shutdown();
+    if (json) print(Value(syncmgr::Map{{"ok", true}}));
+  } else {
+    usage_error("unknown command '" + cmd + "'");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  syncmgr::Options opts;
+  opts.timeout = std::chrono::seconds(10);
+  bool json = false;
+  std::vector<std::string> rest;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage_error("option " + a + " needs a value");
+      return argv[++i];
+    };
+    if (!rest.empty()) {
+      rest.push_back(a);
+    } else if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("syncmgr %s\n", SYNCMGR_VERSION);
+      return 0;
+    } else if (a == "--connect") {
+      opts.endpoint = value();
+    } else if (a == "--authkey-file") {
+      opts.authkey_file = value();
+    } else if (a == "--timeout") {
+      std::string v = value();
+      char* end = nullptr;
+      double secs = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(secs > 0)) usage_error("--timeout must be a positive number of seconds");
+      opts.timeout = std::chrono::milliseconds(static_cast<long long>(secs * 1000));
+      opts.connect_timeout = opts.timeout;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a.rfind("--", 0) == 0) {
+      usage_error("unknown option '" + a + "'");
+    } else {
+      rest.push_back(a);
+    }
+  }
+  if (rest.empty()) usage_error("no command given");
+  try {
+    syncmgr::Manager m(opts);
+    return run(m, rest, json);
+  } catch (const syncmgr::ConnectionError& e) {
+    std::fprintf(stderr, "syncmgr: %s\n", e.what());
+    return 3;
+  } catch (const syncmgr::AuthenticationError& e) {
+    std::fprintf(stderr, "syncmgr: %s\n", e.what());
+    return 3;
+  } catch (const syncmgr::Error& e) {
+    std::fprintf(stderr, "syncmgr: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,152 @@
+// syncmgrd: the syncmgr daemon. Parses flags, loads or generates the key, binds, and runs the loop
+// until SIGINT/SIGTERM or a server.shutdown request.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "protocol/authkey.hpp"
+#include "server/log.hpp"
+#include "server/server.hpp"
+
+namespace {
+
+const char* kUsage =
+    "usage: syncmgrd [options]\n"
+    "\n"
+    "Hosts named shared objects (Namespace, dict, list) for syncmgr clients.\n"
+    "\n"
+    "  --bind ENDPOINT         listen on ENDPOINT (repeatable): tcp://HOST:PORT, tcp://HOST:*\n"
+    "                          (any free port), ipc:///path. Default tcp://127.0.0.1:50000.\n"
+    "                          All interfaces only when asked: --bind tcp://0.0.0.0:50000\n"
+    "  --authkey-file FILE     shared key (>= 32 bytes; must not be group/world accessible).\n"
+    "                          Default: $SYNCMGR_AUTHKEY_FILE, else a new key is generated into a\n"
+    "                          fresh 0600 file whose path is logged\n"
+    "  --max-message-size N    largest accepted message in bytes; K, M, G suffixes (default 64M)\n"
+    "  --session-timeout SECS  a client silent this long is dropped and its holdings released\n"
+    "                          (default 10)\n"
+    "  --ready-file FILE       once listening, write the bound endpoints there, one per line\n"
+    "  --log-level LEVEL       error, warn, info (default) or debug\n"
+    "  --help                  show this help\n"
+    "  --version               show the version\n";
+
+[[noreturn]] void die(const std::string& msg, int code = 2) {
+  std::fprintf(stderr, "syncmgrd: %s\n", msg.c_str());
+  std::exit(code);
+}
+
+std::size_t parse_size(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || text[0] == '-') die("invalid size '" + text + "'");
+  std::string suffix(end);
+  if (suffix == "K" || suffix == "k") n <<= 10;
+  else if (suffix == "M" || suffix == "m") n <<= 20;
+  else if (suffix == "G" || suffix == "g") n <<= 30;
+  else if (!suffix.empty()) die("invalid size '" + text + "' (use a number with K, M or G)");
+  if (n < 1024 || n > (1ull << 32)) die("--max-message-size must be between 1K and 4G");
+  return static_cast<std::size_t>(n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace syncmgr;
+  server::ServerOptions opts;
+  std::string key_file;
+  std::string ready_file;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      auto eq = a.find('=');
+      if (eq != std::string::npos) return a.substr(eq + 1);
+      if (i + 1 >= argc) die("option " + a + " needs a value");
+      return argv[++i];
+    };
+    std::string flag = a.substr(0, a.find('='));
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (flag == "--version") {
+      std::printf("syncmgrd %s (protocol %d)\n", SYNCMGR_VERSION, 1);
+      return 0;
+    } else if (flag == "--bind") {
+      opts.binds.push_back(value());
+    } else if (flag == "--authkey-file") {
+      key_file = value();
+    } else if (flag == "--max-message-size") {
+      opts.max_message_size = parse_size(value());
+    } else if (flag == "--session-timeout") {
+      std::string v = value();
+      char* end = nullptr;
+      double secs = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(secs >= 0.05 && secs <= 86400))
+        die("--session-timeout must be a number of seconds between 0.05 and 86400");
+      opts.session_timeout = std::chrono::milliseconds(static_cast<long long>(secs * 1000));
+    } else if (flag == "--ready-file") {
+      ready_file = value();
+    } else if (flag == "--log-level") {
+      std::string v = value();
+      server::LogLevel level;
+      if (!server::parse_log_level(v.c_str(), level))
+        die("--log-level must be error, warn, info or debug");
+      server::set_log_level(level);
+    } else {
+      die("unknown option '" + a + "' (see --help)");
+    }
+  }
+  if (opts.binds.empty()) opts.binds.push_back("tcp://127.0.0.1:50000");
+
+  try {
+    if (key_file.empty()) {
+      const char* env = std::getenv("SYNCMGR_AUTHKEY_FILE");
+      if (env != nullptr && *env != '\0') key_file = env;
+    }
+    if (key_file.empty()) {
+      key_file = protocol::generate_authkey_file();
+      SYNCMGR_LOG(info, "no key given: generated a new key in %s (mode 0600); give it to clients",
+                  key_file.c_str());
+    }
+    opts.authkey = protocol::read_authkey_file(key_file);
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+
+  // Signals are taken through a signalfd polled by the loop, so no thread is ever interrupted;
+  // block them before the ZeroMQ context starts its threads, which then inherit the mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die(std::string("signalfd: ") + std::strerror(errno), 1);
+
+  try {
+    server::Server srv(opts);
+    if (!ready_file.empty()) {
+      std::string tmp = ready_file + ".tmp";
+      {
+        std::ofstream out(tmp);
+        for (const auto& ep : srv.endpoints()) out << ep << "\n";
+        if (!out) die("cannot write " + tmp, 1);
+      }
+      if (std::rename(tmp.c_str(), ready_file.c_str()) != 0) die("cannot write " + ready_file, 1);
+    }
+    SYNCMGR_LOG(info, "syncmgrd %s ready (pid %d, key file %s)", SYNCMGR_VERSION, getpid(),
+                key_file.c_str());
+    srv.run(sfd);
+  } catch (const std::exception& e) {
+    die(e.what(), 1);
+  }
+  close(sfd);
+  return 0;
+}
