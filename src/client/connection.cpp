@@ -314,7 +314,9 @@ void Connection::on_challenge(const Header& h, std::string_view frame) {
   if (!protocol::tags_equal(reinterpret_cast<const unsigned char*>(proof.data()), expected)) {
     // Never answer a peer that cannot prove it knows the key: it may be collecting proofs.
     fail_calls("AuthenticationError",
-               "the daemon at " + endpoint_ + " failed to prove it knows the key (different key?)",
+               "authentication failed: the daemon at " + endpoint_ +
+                   " failed to prove it knows this client's key (the keys differ, or the peer is "
+                   "not the daemon you meant)",
                true);
     return;
   }

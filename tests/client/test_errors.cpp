@@ -1,0 +1,102 @@
+// Errors a user can cause or meet: unknown objects and methods, wrong arity, wrong keys, a daemon
+// that stops answering. Each must be a clear exception, and the daemon must keep serving.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+
+#include "support/daemon.hpp"
+#include "syncmgr/syncmgr.hpp"
+
+using namespace syncmgr;
+using testsupport::Daemon;
+
+namespace {
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "<no exception>";
+}
+}  // namespace
+
+TEST_CASE("errors: unknown object, unknown method, wrong arity, wrong argument type") {
+  Daemon d;
+  Manager m(d.options());
+  m.dict("cfg");
+  auto msg = message_of<NameError>([&] { m.call("dict.get", "nosuch", 1); });
+  CHECK(msg.find("nosuch") != std::string::npos);
+  msg = message_of<AttributeError>([&] { m.call("dict.frobnicate", "cfg", 1); });
+  CHECK(msg.find("dict.frobnicate") != std::string::npos);
+  msg = message_of<TypeError>([&] { m.call("dict.get", "cfg", 1, 2, 3); });
+  CHECK(msg.find("dict.get takes 1 to 2 arguments (3 given)") != std::string::npos);
+  msg = message_of<TypeError>([&] { m.call("list.append", "cfg", 1); });
+  CHECK(msg.find("'cfg' is a dict, not a list") != std::string::npos);
+  m.list("l");
+  msg = message_of<TypeError>([&] { m.call("list.get", "l", std::string("zero")); });
+  CHECK(msg.find("int") != std::string::npos);
+  msg = message_of<ValueError>([&] { m.call("server.open", "", std::string("hashmap"), std::string("x")); });
+  CHECK(msg.find("hashmap") != std::string::npos);
+  // After all of that the connection and the daemon still work.
+  m.ping();
+  CHECK(m.dict("cfg").len() == 0);
+}
+
+TEST_CASE("errors: a wrong key is rejected and the daemon keeps serving others") {
+  Daemon d;
+  Manager good(d.options());
+  good.Namespace("ns").set("x", 1);
+  testsupport::TempDir dir;
+  auto opts = d.options();
+  opts.authkey_file = testsupport::write_key_file(dir, "wrong");
+  auto msg = message_of<AuthenticationError>([&] { Manager bad(opts); });
+  // The daemon proves itself first; the client sees the proof fail and never sends its own.
+  CHECK(msg.find("key") != std::string::npos);
+  CHECK(good.Namespace("ns").get<int>("x") == 1);
+  Manager again(d.options());
+  again.ping();
+}
+
+TEST_CASE("errors: key files that are missing, short or readable by others are refused") {
+  testsupport::TempDir dir;
+  Options o;
+  o.endpoint = "tcp://127.0.0.1:1";
+  o.authkey_file = dir.file("absent");
+  CHECK_THROWS_AS(Manager{o}, AuthenticationError);
+  o.authkey = "too short";
+  CHECK_THROWS_AS(Manager{o}, Error);
+}
+
+TEST_CASE("errors: a daemon that does not answer gives ConnectionError, never a hang") {
+  Options o;
+  o.endpoint = "tcp://127.0.0.1:1";
+  o.authkey = std::string(32, 'k');
+  o.connect_timeout = std::chrono::milliseconds(300);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(Manager{o}, ConnectionError);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+}
+
+TEST_CASE("errors: a call past its deadline throws, and the connection stays in sync") {
+  Daemon d;
+  auto opts = d.options();
+  opts.timeout = std::chrono::milliseconds(300);
+  Manager m(opts);
+  auto ns = m.Namespace("sync");
+  ns.set("v", 1);
+  kill(d.pid(), SIGSTOP);  // the daemon stops answering
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(ns.set("v", 2), ConnectionError);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited >= std::chrono::milliseconds(300));
+  CHECK(waited < std::chrono::seconds(5));
+  kill(d.pid(), SIGCONT);
+  // The late reply to the abandoned call must not be taken as this call's reply.
+  CHECK(ns.get<int>("v") == 2);  // the queued set did run once the daemon resumed
+  CHECK(ns.increment("v") == 3);
+}

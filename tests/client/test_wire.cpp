@@ -1,0 +1,364 @@
+// The wire protocol from a raw ZeroMQ socket: the handshake, and every kind of bad frame. The daemon
+// must answer each with a clear refusal, reach no object for an unauthenticated peer, and keep
+// serving. Also the client's side: it never answers a daemon that cannot prove it knows the key.
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <string>
+#include <thread>
+#include <zmq.hpp>
+
+#include "protocol/handshake.hpp"
+#include "protocol/mac.hpp"
+#include "protocol/message.hpp"
+#include "protocol/wire.hpp"
+#include "support/daemon.hpp"
+#include "syncmgr/syncmgr.hpp"
+
+using namespace syncmgr;
+using namespace syncmgr::protocol;
+using testsupport::Daemon;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  std::string out;
+  char buf[256];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string pack_request(std::uint64_t id, const std::string& op, const char* target,
+                         const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& args) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(4);
+  pk.pack(id);
+  pk.pack(op);
+  if (target != nullptr) {
+    pk.pack(std::string(target));
+  } else {
+    pk.pack_nil();
+  }
+  args(pk);
+  return std::string(buf.data(), buf.size());
+}
+
+// A client written against docs/PROTOCOL.md with nothing from the client library.
+class RawClient {
+ public:
+  RawClient(zmq::context_t& ctx, const std::string& endpoint, const std::string& key)
+      : sock_(ctx, zmq::socket_type::dealer), authkey_(key) {
+    sock_.set(zmq::sockopt::linger, 0);
+    sock_.set(zmq::sockopt::rcvtimeo, 5000);
+    sock_.connect(endpoint);
+  }
+
+  void send(const std::string& frame) { sock_.send(zmq::buffer(frame), zmq::send_flags::none); }
+  std::optional<std::string> recv() {
+    zmq::message_t m;
+    if (!sock_.recv(m)) return std::nullopt;
+    return m.to_string();
+  }
+
+  /// The unsealed refusal [kind, message] in `frame`, if it is one.
+  static std::optional<std::pair<std::string, std::string>> refusal(const std::string& frame) {
+    auto h = read_header(frame);
+    if (!h || h->type != FrameType::refused) return std::nullopt;
+    auto oh = msgpack::unpack(frame.data() + kHeaderSize, frame.size() - kHeaderSize);
+    return oh.get().as<std::pair<std::string, std::string>>();
+  }
+
+  std::string hello_frame(std::uint8_t version = kProtocolVersion) {
+    nonce_.assign(kNonceSize, 'n');
+    random_bytes(nonce_.data(), nonce_.size());
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(2);
+    pk.pack(version);
+    pk.pack_bin(kNonceSize);
+    pk.pack_bin_body(nonce_.data(), kNonceSize);
+    Header h{version, FrameType::hello, Direction::to_daemon, 0, 0};
+    return make_frame(h, std::string_view(buf.data(), buf.size()));
+  }
+
+  /// Runs the handshake; returns the welcome frame (or the refusal) received.
+  std::string handshake(bool corrupt_proof = false) {
+    send(hello_frame());
+    auto challenge = recv();
+    REQUIRE(challenge);
+    auto h = read_header(*challenge);
+    REQUIRE(h);
+    REQUIRE(h->type == FrameType::challenge);
+    auto oh = msgpack::unpack(challenge->data() + kHeaderSize, challenge->size() - kHeaderSize);
+    auto parts = oh.get().as<std::pair<Bytes, Bytes>>();
+    session_ = h->session;
+    HandshakeInputs in{nonce_, parts.first.data, session_};
+    Tag expect = server_proof(authkey_, in);
+    CHECK(tags_equal(reinterpret_cast<const unsigned char*>(parts.second.data.data()), expect));
+    Tag proof = client_proof(authkey_, in);
+    if (corrupt_proof) proof[0] ^= 1;
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(1);
+    pk.pack_bin(kTagSize);
+    pk.pack_bin_body(reinterpret_cast<const char*>(proof.data()), kTagSize);
+    last_auth_ = make_frame(Header{kProtocolVersion, FrameType::auth, Direction::to_daemon, session_, 0},
+                            std::string_view(buf.data(), buf.size()));
+    send(last_auth_);
+    auto welcome = recv();
+    REQUIRE(welcome);
+    session_key_.emplace(session_key(authkey_, in));
+    return *welcome;
+  }
+
+  std::string sealed(const std::string& payload, std::uint64_t seq) {
+    Header h{kProtocolVersion, FrameType::request, Direction::to_daemon, session_, seq};
+    return seal_frame(*session_key_, h, payload);
+  }
+
+  /// Sends a sealed request and returns the reply objects (or the refusal).
+  std::vector<Value> call(const std::string& payload, std::uint64_t seq) {
+    send(sealed(payload, seq));
+    auto reply = recv();
+    REQUIRE(reply);
+    REQUIRE_FALSE(refusal(*reply));
+    CHECK(verify_frame(*session_key_, *reply));
+    std::vector<Value> out;
+    PayloadReader reader(sealed_payload(*reply));
+    while (auto oh = reader.next()) out.push_back(oh->get().as<Value>());
+    return out;
+  }
+
+  std::uint64_t session() const { return session_; }
+  const std::string& last_auth() const { return last_auth_; }
+  Hmac& key() { return *session_key_; }
+
+ private:
+  zmq::socket_t sock_;
+  Hmac authkey_;
+  std::optional<Hmac> session_key_;
+  std::string nonce_;
+  std::uint64_t session_ = 0;
+  std::string last_auth_;
+};
+
+std::string ping(std::uint64_t id) {
+  return pack_request(id, "server.ping", nullptr, [](auto& pk) { pk.pack_array(0); });
+}
+
+}  // namespace
+
+TEST_CASE("wire: handshake, then sealed requests; two requests in one frame get two replies") {
+  Daemon d;
+  zmq::context_t ctx;
+  RawClient c(ctx, d.tcp(), read_file(d.key_file()));
+  auto welcome = c.handshake();
+  auto h = read_header(welcome);
+  REQUIRE(h);
+  CHECK(h->type == FrameType::welcome);
+  CHECK(verify_frame(c.key(), welcome));
+  auto replies = c.call(ping(1) + ping(2), 1);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0] == Value(Array{1, 0, "pong"}));
+  CHECK(replies[1] == Value(Array{2, 0, "pong"}));
+}
+
+TEST_CASE("wire: flipped, replayed, reordered and foreign frames are rejected; the session survives") {
+  Daemon d;
+  zmq::context_t ctx;
+  RawClient c(ctx, d.ipc(), read_file(d.key_file()));
+  c.handshake();
+  std::string set = pack_request(1, "server.open", nullptr, [](auto& pk) {
+    pk.pack_array(2);
+    pk.pack(std::string("namespace"));
+    pk.pack(std::string("ns"));
+  });
+  CHECK(c.call(set, 1).size() == 1);
+
+  std::string good = c.sealed(ping(2), 2);
+  for (std::size_t i : {std::size_t{0}, std::size_t{5}, std::size_t{13}, kHeaderSize + 2, good.size() - 1}) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x20);
+    c.send(bad);
+    auto r = c.recv();
+    REQUIRE(r);
+    auto refused = RawClient::refusal(*r);
+    REQUIRE(refused);
+    CAPTURE(i);
+    CHECK((refused->first == "AuthenticationError" || refused->first == "ProtocolError" ||
+           refused->first == "SessionError"));
+  }
+  CHECK(c.call(ping(3), 3).size() == 1);  // the genuine session is unharmed
+
+  c.send(c.sealed(ping(4), 3));  // replay of sequence number 3
+  auto r = c.recv();
+  REQUIRE(r);
+  REQUIRE(RawClient::refusal(*r));
+  CHECK(RawClient::refusal(*r)->first == "AuthenticationError");
+  CHECK(RawClient::refusal(*r)->second.find("replayed") != std::string::npos);
+
+  CHECK(c.call(ping(5), 10).size() == 1);  // gaps are allowed, going back is not
+  c.send(c.sealed(ping(6), 9));
+  r = c.recv();
+  REQUIRE(r);
+  CHECK(RawClient::refusal(*r)->first == "AuthenticationError");
+
+  // A frame sealed with another key (an attacker's injected frame) is rejected.
+  Hmac other(std::string(32, 'z'));
+  c.send(seal_frame(other, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, c.session(), 20}, ping(7)));
+  r = c.recv();
+  REQUIRE(r);
+  CHECK(RawClient::refusal(*r)->first == "AuthenticationError");
+  CHECK(c.call(ping(8), 21).size() == 1);
+  CHECK(d.log().find("replayed or reordered") != std::string::npos);
+}
+
+TEST_CASE("wire: garbage, truncated, oversize, multipart and wrong-version frames get errors") {
+  Daemon d({"--max-message-size", "4K"});
+  zmq::context_t ctx;
+  RawClient c(ctx, d.tcp(), read_file(d.key_file()));
+  auto expect_refusal = [&](const std::string& frame, const std::string& kind, const std::string& words) {
+    c.send(frame);
+    auto r = c.recv();
+    REQUIRE(r);
+    auto refused = RawClient::refusal(*r);
+    REQUIRE(refused);
+    CHECK(refused->first == kind);
+    CHECK(refused->second.find(words) != std::string::npos);
+  };
+  expect_refusal("garbage that is long enough to hold a header", "ProtocolError", "");
+  expect_refusal("short", "ProtocolError", "header");
+  expect_refusal(c.hello_frame(2), "ProtocolError", "version 2");
+  c.handshake();
+  expect_refusal(c.sealed(std::string(5000, 'x'), 1), "ProtocolError", "exceeds the limit");
+  zmq::message_t a("one", 3), b("two", 3);
+  // Multipart: sent through a second raw socket so the handshake socket stays simple.
+  {
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::rcvtimeo, 5000);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(d.tcp());
+    s.send(a, zmq::send_flags::sndmore);
+    s.send(b, zmq::send_flags::none);
+    zmq::message_t reply;
+    REQUIRE(s.recv(reply));
+    auto refused = RawClient::refusal(reply.to_string());
+    REQUIRE(refused);
+    CHECK(refused->second.find("one frame") != std::string::npos);
+  }
+  // Authenticated but malformed msgpack: answered under request id 0.
+  auto replies = c.call(std::string("\xc1\xc1\xc1", 3), 2);
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].as_array()[0] == Value(0));
+  CHECK(replies[0].as_array()[2] == Value("ProtocolError"));
+  // A well-formed msgpack value that is not a request.
+  replies = c.call(std::string("\x93\x01\x02\x03", 4), 3);
+  CHECK(replies[0].as_array()[2] == Value("ProtocolError"));
+  CHECK(c.call(ping(9), 4).size() == 1);
+  CHECK(d.running());
+}
+
+TEST_CASE("wire: an unauthenticated peer reaches no object") {
+  Daemon d;
+  Manager m(d.options());
+  m.dict("secret").set("k", std::string("v"));
+  zmq::context_t ctx;
+  RawClient c(ctx, d.tcp(), std::string(32, 'w'));  // wrong key
+  // A request under an invented session id is refused before any object is touched.
+  Hmac guess(std::string(32, 'w'));
+  std::string get = pack_request(1, "dict.get", "secret", [](auto& pk) {
+    pk.pack_array(1);
+    pk.pack(std::string("k"));
+  });
+  c.send(seal_frame(guess, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, 12345, 1}, get));
+  auto r = c.recv();
+  REQUIRE(r);
+  CHECK(RawClient::refusal(*r)->first == "SessionError");
+  // A handshake with a wrong proof is refused, and the challenge cannot be retried.
+  zmq::context_t ctx2;
+  RawClient w(ctx2, d.tcp(), read_file(d.key_file()));
+  auto refused = w.handshake(/*corrupt_proof=*/true);
+  REQUIRE(RawClient::refusal(refused));
+  CHECK(RawClient::refusal(refused)->first == "AuthenticationError");
+  w.send(w.last_auth());
+  r = w.recv();
+  REQUIRE(r);
+  CHECK(RawClient::refusal(*r)->second.find("no handshake in progress") != std::string::npos);
+  CHECK(m.dict("secret").get<std::string>("k") == "v");
+  CHECK(d.log().find("authentication failure") != std::string::npos);
+}
+
+TEST_CASE("wire: repeated authentication failures lock the peer out for a while") {
+  Daemon d;
+  for (int i = 0; i < 5; ++i) {
+    zmq::context_t ctx;
+    RawClient w(ctx, d.tcp(), read_file(d.key_file()));
+    w.handshake(/*corrupt_proof=*/true);
+  }
+  zmq::context_t ctx;
+  RawClient c(ctx, d.tcp(), read_file(d.key_file()));
+  c.send(c.hello_frame());
+  auto r = c.recv();
+  REQUIRE(r);
+  auto refused = RawClient::refusal(*r);
+  REQUIRE(refused);
+  CHECK(refused->second.find("too many authentication failures") != std::string::npos);
+  CHECK(d.log().find("locked out") != std::string::npos);
+  // Local clients over ipc are a different peer and unaffected.
+  Manager m(d.options(d.ipc()));
+  m.ping();
+}
+
+TEST_CASE("wire: the client refuses a daemon that cannot prove it knows the key") {
+  testsupport::TempDir dir;
+  zmq::context_t ctx;
+  zmq::socket_t fake(ctx, zmq::socket_type::router);
+  fake.set(zmq::sockopt::linger, 0);
+  std::string ep = "ipc://" + dir.file("fake");
+  fake.bind(ep);
+  bool sent_auth = false;
+  std::thread impostor([&] {
+    zmq::pollitem_t items[] = {{fake.handle(), 0, ZMQ_POLLIN, 0}};
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (std::chrono::steady_clock::now() < until) {
+      zmq::poll(items, 1, std::chrono::milliseconds(50));
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
+      zmq::message_t id, body;
+      (void)fake.recv(id);
+      (void)fake.recv(body);
+      auto h = read_header(body.to_string());
+      if (h && h->type == FrameType::auth) sent_auth = true;
+      if (!h || h->type != FrameType::hello) continue;
+      msgpack::sbuffer buf;
+      msgpack::packer<msgpack::sbuffer> pk(buf);
+      pk.pack_array(2);
+      std::string junk(32, 'j');
+      pk.pack_bin(32);
+      pk.pack_bin_body(junk.data(), 32);
+      pk.pack_bin(32);
+      pk.pack_bin_body(junk.data(), 32);
+      std::string frame = make_frame(Header{kProtocolVersion, FrameType::challenge, Direction::to_client, 77, 0},
+                                     std::string_view(buf.data(), buf.size()));
+      fake.send(id, zmq::send_flags::sndmore);
+      fake.send(zmq::buffer(frame));
+    }
+  });
+  Options o;
+  o.endpoint = ep;
+  o.authkey = std::string(32, 'k');
+  o.connect_timeout = std::chrono::seconds(2);
+  std::string msg;
+  try {
+    Manager m(o);
+  } catch (const AuthenticationError& e) {
+    msg = e.what();
+  }
+  impostor.join();
+  CHECK(msg.find("failed to prove") != std::string::npos);
+  CHECK_FALSE(sent_auth);
+}

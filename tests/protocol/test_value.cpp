@@ -1,0 +1,104 @@
+// Value: Python equality, ordering and hashing; msgpack round trips.
+#include <doctest/doctest.h>
+
+#include <limits>
+#include <map>
+
+#include "syncmgr/errors.hpp"
+#include "syncmgr/value.hpp"
+
+using syncmgr::Array;
+using syncmgr::Bytes;
+using syncmgr::Map;
+using syncmgr::Value;
+
+namespace {
+Value roundtrip(const Value& v) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, v);
+  auto oh = msgpack::unpack(buf.data(), buf.size());
+  return oh.get().as<Value>();
+}
+}  // namespace
+
+TEST_CASE("numbers compare and hash across int, float and bool as in Python") {
+  CHECK(Value(1) == Value(1.0));
+  CHECK(Value(true) == Value(1));
+  CHECK(Value(0) != Value(0.5));
+  CHECK(Value(1).hash() == Value(1.0).hash());
+  CHECK(Value(true).hash() == Value(1).hash());
+  CHECK(*compare(Value(std::numeric_limits<std::uint64_t>::max()), Value(std::int64_t{5})) == 1);
+  CHECK(*compare(Value(-3), Value(2.5)) == -1);
+  double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK(Value(nan) != Value(nan));
+  CHECK_FALSE(compare(Value(nan), Value(1)).has_value());
+}
+
+TEST_CASE("str and bin are distinct; unorderable kinds give no ordering") {
+  CHECK(Value("ab") != Value(Bytes{"ab"}));
+  CHECK_FALSE(compare(Value("a"), Value(1)).has_value());
+  CHECK_FALSE(compare(Value(), Value()).has_value());
+  CHECK_FALSE(compare(Value(Map{}), Value(Map{})).has_value());
+  CHECK(*compare(Value("a"), Value("b")) == -1);
+  CHECK(*compare(Value(Array{1, 2}), Value(Array{1, 3})) == -1);
+  CHECK(*compare(Value(Array{1, 2}), Value(Array{1})) == 1);
+  CHECK_FALSE(compare(Value(Array{1}), Value(Array{"x"})).has_value());
+}
+
+TEST_CASE("maps are equal regardless of order and are not hashable") {
+  Value a(Map{{"x", 1}, {"y", 2}});
+  Value b(Map{{"y", 2}, {"x", 1}});
+  CHECK(a == b);
+  CHECK_FALSE(a.hashable());
+  CHECK_FALSE(Value(Array{Value(Map{})}).hashable());
+  CHECK(Value(Array{1, "a"}).hashable());
+}
+
+TEST_CASE("accessors throw TypeError naming the stored type") {
+  Value s("text");
+  CHECK_THROWS_AS(s.as_int(), syncmgr::TypeError);
+  try {
+    s.as_int();
+  } catch (const syncmgr::TypeError& e) {
+    CHECK(std::string(e.what()).find("str") != std::string::npos);
+  }
+  CHECK_THROWS_AS(Value(std::numeric_limits<std::uint64_t>::max()).as_int(), syncmgr::ValueError);
+}
+
+TEST_CASE("msgpack round trip keeps every kind") {
+  Value v(Map{{"nil", Value()},
+              {"b", true},
+              {"i", -42},
+              {"u", std::numeric_limits<std::uint64_t>::max()},
+              {"f", 2.5},
+              {"s", "héllo"},
+              {"bin", Bytes{std::string("\0\1\2", 3)}},
+              {"a", Array{1, "two", 3.0}},
+              {Value(7), "int key"}});
+  Value back = roundtrip(v);
+  CHECK(back == v);
+  CHECK(back.as_map()[5].second.kind() == Value::Kind::string);
+  CHECK(back.as_map()[6].second.kind() == Value::Kind::binary);
+}
+
+TEST_CASE("user containers convert through Value") {
+  std::map<std::string, int> m{{"a", 1}, {"b", 2}};
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, m);
+  auto oh = msgpack::unpack(buf.data(), buf.size());
+  Value v = oh.get().as<Value>();
+  CHECK(v.as_map().size() == 2);
+  msgpack::sbuffer buf2;
+  msgpack::pack(buf2, v);
+  auto oh2 = msgpack::unpack(buf2.data(), buf2.size());
+  CHECK(oh2.get().as<std::map<std::string, int>>() == m);
+}
+
+TEST_CASE("ext values are refused") {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_ext(1, 5);
+  pk.pack_ext_body("x", 1);
+  auto oh = msgpack::unpack(buf.data(), buf.size());
+  CHECK_THROWS_AS(oh.get().as<Value>(), msgpack::type_error);
+}

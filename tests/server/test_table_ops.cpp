@@ -1,0 +1,140 @@
+// Pure operations of dict and Namespace (and the shared atomic ops), against Python's semantics.
+#include <doctest/doctest.h>
+
+#include <limits>
+
+#include "protocol/message.hpp"
+#include "server/types/dict.hpp"
+#include "server/types/namespace.hpp"
+
+using namespace syncmgr;
+using namespace syncmgr::server;
+namespace err = syncmgr::protocol::err;
+
+TEST_CASE("dict: get, set, del, contains with Python key equality") {
+  Table t;
+  CHECK(dict_ops::set(t, Value(1), Value("one")).ok());
+  CHECK(dict_ops::get(t, Value(1.0)).value() == Value("one"));  // 1 == 1.0
+  CHECK(dict_ops::get(t, Value(true)).value() == Value("one"));
+  auto missing = dict_ops::get(t, Value("1"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == err::key);
+  CHECK(dict_ops::get(t, Value("1"), Value(9)).value() == Value(9));
+  CHECK(dict_ops::contains(t, Value(1)).value() == Value(true));
+  CHECK(dict_ops::del(t, Value(1)).ok());
+  CHECK(dict_ops::del(t, Value(1)).error().kind == err::key);
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("dict: unhashable keys are a TypeError") {
+  Table t;
+  auto r = dict_ops::set(t, Value(Map{{"a", 1}}), Value(1));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == err::type);
+  CHECK(dict_ops::set(t, Value(Array{1, "x"}), Value(1)).ok());  // arrays of hashables are fine
+}
+
+TEST_CASE("dict: keys, values and items keep insertion order across deletes") {
+  Table t;
+  for (int i = 0; i < 100; ++i) dict_ops::set(t, Value(i), Value(i * 10));
+  for (int i = 0; i < 100; i += 2) dict_ops::del(t, Value(i));
+  dict_ops::set(t, Value(3), Value(-3));  // overwrite keeps position
+  dict_ops::set(t, Value("new"), Value(0));
+  auto keys = dict_ops::keys(t).value().as_array();
+  REQUIRE(keys.size() == 51);
+  CHECK(keys[0] == Value(1));
+  CHECK(keys[1] == Value(3));
+  CHECK(keys[49] == Value(99));
+  CHECK(keys[50] == Value("new"));
+  CHECK(dict_ops::values(t).value().as_array()[1] == Value(-3));
+  auto items = dict_ops::items(t).value().as_array();
+  CHECK(items[2] == Value(Array{5, 50}));
+}
+
+TEST_CASE("dict: update from a map or pairs; a bad pair changes nothing") {
+  Table t;
+  CHECK(dict_ops::update(t, Value(Map{{"a", 1}, {"b", 2}})).ok());
+  CHECK(dict_ops::update(t, Value(Array{Value(Array{"c", 3})})).ok());
+  CHECK(t.size() == 3);
+  auto bad = dict_ops::update(t, Value(Array{Value(Array{"d", 4}), Value(Array{"e"})}));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().kind == err::value);
+  CHECK(t.size() == 3);
+  CHECK(dict_ops::update(t, Value(5)).error().kind == err::type);
+}
+
+TEST_CASE("dict: pop, popitem (LIFO), setdefault, copy") {
+  Table t;
+  dict_ops::set(t, Value("a"), Value(1));
+  dict_ops::set(t, Value("b"), Value(2));
+  dict_ops::set(t, Value("c"), Value(3));
+  CHECK(dict_ops::pop(t, Value("a")).value() == Value(1));
+  CHECK(dict_ops::pop(t, Value("a")).error().kind == err::key);
+  CHECK(dict_ops::pop(t, Value("a"), Value()).value().is_nil());
+  CHECK(dict_ops::popitem(t).value() == Value(Array{"c", 3}));
+  CHECK(dict_ops::setdefault(t, Value("b"), Value(20)).value() == Value(2));
+  CHECK(dict_ops::setdefault(t, Value("z"), Value(26)).value() == Value(26));
+  CHECK(dict_ops::copy(t).value() == Value(Map{{"b", 2}, {"z", 26}}));
+  dict_ops::popitem(t);
+  dict_ops::popitem(t);
+  auto empty = dict_ops::popitem(t);
+  REQUIRE_FALSE(empty.ok());
+  CHECK(empty.error().kind == err::key);
+  CHECK(empty.error().message.find("empty") != std::string::npos);
+}
+
+TEST_CASE("increment: ints stay ints, floats spread, absent is zero, overflow is an error") {
+  Table t;
+  CHECK(table_ops::increment(t, Value("n"), Value(5)).value() == Value(5));
+  auto r = table_ops::increment(t, Value("n"), Value(-7));
+  CHECK(r.value() == Value(-2));
+  CHECK(r.value().kind() == Value::Kind::integer);
+  auto f = table_ops::increment(t, Value("n"), Value(0.5));
+  CHECK(f.value() == Value(-1.5));
+  CHECK(f.value().kind() == Value::Kind::floating);
+  dict_ops::set(t, Value("big"), Value(std::numeric_limits<std::int64_t>::max()));
+  auto above = table_ops::increment(t, Value("big"), Value(1));
+  CHECK(above.value() == Value(std::uint64_t{1} << 63));  // grows into uint64 like a Python int
+  dict_ops::set(t, Value("max"), Value(std::numeric_limits<std::uint64_t>::max()));
+  CHECK(table_ops::increment(t, Value("max"), Value(1)).error().kind == err::value);
+  dict_ops::set(t, Value("min"), Value(std::numeric_limits<std::int64_t>::min()));
+  CHECK(table_ops::increment(t, Value("min"), Value(-1)).error().kind == err::value);
+  dict_ops::set(t, Value("s"), Value("text"));
+  auto bad = table_ops::increment(t, Value("s"), Value(1));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().kind == err::type);
+  CHECK(bad.error().message.find("str") != std::string::npos);
+  CHECK(table_ops::increment(t, Value("n"), Value("1")).error().kind == err::type);
+}
+
+TEST_CASE("compare_and_set and set_if_absent") {
+  Table t;
+  CHECK(table_ops::compare_and_set(t, Value("k"), Value(), Value(1)).value() == Value(false));
+  CHECK(table_ops::set_if_absent(t, Value("k"), Value(1)).value() == Value(true));
+  CHECK(table_ops::set_if_absent(t, Value("k"), Value(2)).value() == Value(false));
+  CHECK(table_ops::compare_and_set(t, Value("k"), Value(2), Value(3)).value() == Value(false));
+  CHECK(table_ops::compare_and_set(t, Value("k"), Value(1.0), Value(3)).value() == Value(true));
+  CHECK(dict_ops::get(t, Value("k")).value() == Value(3));
+}
+
+TEST_CASE("namespace: attributes are non-empty strings; missing ones are AttributeError") {
+  Table t;
+  CHECK(namespace_ops::set(t, Value("x"), Value(1)).ok());
+  CHECK(namespace_ops::set(t, Value(1), Value(1)).error().kind == err::type);
+  CHECK(namespace_ops::set(t, Value(""), Value(1)).error().kind == err::value);
+  CHECK(namespace_ops::get(t, Value("y")).error().kind == err::attribute);
+  CHECK(namespace_ops::get(t, Value("y"), Value(7)).value() == Value(7));
+  CHECK(namespace_ops::del(t, Value("y")).error().kind == err::attribute);
+  namespace_ops::set(t, Value("a"), Value(2));
+  CHECK(namespace_ops::attributes(t).value() == Value(Array{"x", "a"}));
+  CHECK(namespace_ops::snapshot(t).value() == Value(Map{{"x", 1}, {"a", 2}}));
+}
+
+TEST_CASE("factories: creation parameters are checked") {
+  CHECK(make_dict(Value()).ok());
+  auto d = make_dict(Value(Map{{"items", Map{{"a", 1}}}}));
+  REQUIRE(d.ok());
+  CHECK(d.value()->size() == 1);
+  CHECK(make_dict(Value(Map{{"bogus", 1}})).error().kind == err::type);
+  CHECK(make_namespace(Value(3)).error().kind == err::type);
+}

@@ -1,0 +1,188 @@
+// Test support implementation: spawning syncmgrd and child processes.
+#include "support/daemon.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "protocol/mac.hpp"
+
+namespace testsupport {
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/syncmgr-test-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::string cmd = "rm -rf '" + path_ + "'";
+  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path_.c_str());
+}
+
+std::string write_key_file(const TempDir& dir, const std::string& name) {
+  unsigned char raw[32];
+  syncmgr::protocol::random_bytes(raw, sizeof raw);
+  std::string text;
+  char buf[3];
+  for (unsigned char c : raw) {
+    std::snprintf(buf, sizeof buf, "%02x", c);
+    text += buf;
+  }
+  text += "\n";
+  std::string path = dir.file(name);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw std::runtime_error("cannot write key file");
+  ::close(fd);
+  return path;
+}
+
+std::string binary(const std::string& name) {
+  const char* dir = std::getenv("SYNCMGR_BUILD_DIR");
+  return std::string(dir != nullptr ? dir : ".") + "/" + name;
+}
+
+Daemon::Daemon(std::vector<std::string> extra) {
+  key_file_ = write_key_file(dir_);
+  std::string ready = dir_.file("ready");
+  std::string log = dir_.file("daemon.log");
+  std::vector<std::string> args = {binary("syncmgrd"),   "--bind",        "tcp://127.0.0.1:*",
+                                   "--bind",             "ipc://" + dir_.file("sock"),
+                                   "--authkey-file",     key_file_,       "--ready-file",
+                                   ready};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(ready);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("tcp://", 0) == 0) tcp_ = line;
+      if (line.rfind("ipc://", 0) == 0) ipc_ = line;
+    }
+    if (!tcp_.empty() && !ipc_.empty()) return;
+    int st;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("syncmgrd exited at start: " + this->log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop();
+  throw std::runtime_error("syncmgrd not ready within 10 s");
+}
+
+Daemon::~Daemon() { stop(); }
+
+bool Daemon::running() {
+  if (pid_ <= 0) return false;
+  int st;
+  if (waitpid(pid_, &st, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::string Daemon::log() const {
+  std::ifstream in(dir_.file("daemon.log"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+syncmgr::Options Daemon::options(const std::string& endpoint) const {
+  syncmgr::Options o;
+  o.endpoint = endpoint;
+  o.authkey_file = key_file_;
+  o.timeout = std::chrono::seconds(20);
+  return o;
+}
+
+int Daemon::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int st;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return st;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;
+}
+
+int Daemon::stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGCONT);
+  kill(pid_, SIGTERM);
+  int st = wait_exit(std::chrono::seconds(10));
+  if (st == -1 && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  return st;
+}
+
+pid_t spawn(const std::function<int()>& fn) {
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 1;
+    try {
+      code = fn();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child %d: %s\n", getpid(), e.what());
+      code = 100;
+    }
+    std::fflush(nullptr);
+    std::_Exit(code);  // no atexit handlers: the parent's doctest state must not run here
+  }
+  return pid;
+}
+
+int join(pid_t pid) {
+  int st = 0;
+  if (waitpid(pid, &st, 0) != pid) return -1;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -1;
+}
+
+int run_command(const std::string& cmd, std::string* out, std::string* err) {
+  TempDir dir;
+  std::string full = cmd + " >" + dir.file("out") + " 2>" + dir.file("err");
+  int st = std::system(full.c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  if (out != nullptr) *out = slurp(dir.file("out"));
+  if (err != nullptr) *err = slurp(dir.file("err"));
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+}  // namespace testsupport
