@@ -1,6 +1,9 @@
 // A small strict JSON reader and writer for Values.
 #include "tools/json.hpp"
 
+#include <cctype>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -88,6 +91,7 @@ class Parser {
     std::size_t digits = 0;
     while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) ++i_, ++digits;
     if (digits == 0) return std::nullopt;
+    if (digits > 1 && s_[i_ - digits] == '0') return std::nullopt;  // no leading zeros: 007
     if (i_ < s_.size() && s_[i_] == '.') {
       integral = false;
       ++i_;
@@ -172,7 +176,10 @@ class Parser {
         case 'u': {
           auto cp = hex4();
           if (!cp) return std::nullopt;
-          if (*cp >= 0xd800 && *cp < 0xdc00 && literal("\\u")) {
+          // A surrogate is only valid as the first half of a pair; alone it has no UTF-8 form.
+          if (*cp >= 0xdc00 && *cp < 0xe000) return std::nullopt;
+          if (*cp >= 0xd800 && *cp < 0xdc00) {
+            if (!literal("\\u")) return std::nullopt;
             auto lo = hex4();
             if (!lo || *lo < 0xdc00 || *lo >= 0xe000) return std::nullopt;
             *cp = 0x10000 + ((*cp - 0xd800) << 10) + (*lo - 0xdc00);
@@ -248,10 +255,12 @@ void write(std::string& out, const Value& v) {
         out += "null";  // JSON has no NaN or infinity
         break;
       }
+      // The shortest text that reads back as the same double (0.1, not 0.10000000000000001).
       char buf[32];
-      std::snprintf(buf, sizeof buf, "%.17g", d);
-      out += buf;
-      if (std::string_view(buf).find_first_of(".e") == std::string_view::npos) out += ".0";
+      auto r = std::to_chars(buf, buf + sizeof buf, d);
+      std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
+      out += text;
+      if (text.find_first_of(".e") == std::string_view::npos) out += ".0";  // stays a float
       break;
     }
     case Value::Kind::string: write_string(out, v.as_string()); break;

@@ -29,13 +29,40 @@ const char* kUsage =
     "\n"
     "KEY and VALUE are JSON (a word that is not JSON is taken as a string: set cfg mode fast).\n"
     "Namespace attributes are always strings; list keys are integer indices.\n"
+    "Options may also follow the command; after '--' every word is an argument.\n"
     "Defaults: --connect $SYNCMGR_ENDPOINT or tcp://127.0.0.1:50000, --authkey-file\n"
     "$SYNCMGR_AUTHKEY_FILE, --timeout 10. Exit status: 0 ok, 1 error from the daemon,\n"
     "2 usage, 3 cannot connect or authenticate.\n";
 
+// Thrown for bad usage; main() reports it and exits 2 after the Manager (if any) has closed its
+// session cleanly.
+struct UsageError {
+  std::string message;
+};
+
 [[noreturn]] void usage_error(const std::string& msg) {
-  std::fprintf(stderr, "syncmgr: %s\nRun 'syncmgr --help' for usage.\n", msg.c_str());
-  std::exit(2);
+  throw UsageError{msg};
+}
+
+// Checks the command name and its number of arguments, before anything connects to the daemon.
+void check_usage(const std::vector<std::string>& args) {
+  struct Arity {
+    const char* name;
+    std::size_t lo, hi;
+  };
+  static const Arity kCommands[] = {{"ping", 0, 0},    {"ls", 0, 0},  {"get", 1, 2},
+                                    {"set", 3, 3},     {"del", 2, 2}, {"stats", 0, 0},
+                                    {"shutdown", 0, 0}};
+  const std::string& cmd = args[0];
+  for (const auto& c : kCommands) {
+    if (cmd != c.name) continue;
+    std::size_t n = args.size() - 1;
+    if (n < c.lo || n > c.hi)
+      usage_error("'" + cmd + "' takes " + std::to_string(c.lo) +
+                  (c.lo == c.hi ? "" : " to " + std::to_string(c.hi)) + " argument(s)");
+    return;
+  }
+  usage_error("unknown command '" + cmd + "'");
 }
 
 Value parse_arg(const std::string& text) {
@@ -65,25 +92,20 @@ Value key_for(const std::string& type, const std::string& text) {
   return k;
 }
 
-int run(syncmgr::Manager& m, const std::vector<std::string>& args, bool json) {
+// Runs a command already checked by check_usage().
+int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std::string>& args,
+        bool json) {
   const std::string& cmd = args[0];
-  auto need = [&](std::size_t lo, std::size_t hi) {
-    if (args.size() - 1 < lo || args.size() - 1 > hi)
-      usage_error("'" + cmd + "' takes " + std::to_string(lo) +
-                  (lo == hi ? "" : " to " + std::to_string(hi)) + " argument(s)");
-  };
   if (cmd == "ping") {
-    need(0, 0);
     auto t0 = std::chrono::steady_clock::now();
     m.ping();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (json) {
       print(Value(syncmgr::Map{{"ok", true}, {"rtt_ms", ms}}));
     } else {
-      std::printf("pong from %s in %.3f ms\n", std::getenv("SYNCMGR_ENDPOINT") ? std::getenv("SYNCMGR_ENDPOINT") : "daemon", ms);
+      std::printf("pong from %s in %.3f ms\n", endpoint.c_str(), ms);
     }
   } else if (cmd == "ls") {
-    need(0, 0);
     Value list = m.call("server.list", "");
     if (json) {
       print(list);
@@ -101,7 +123,6 @@ int run(syncmgr::Manager& m, const std::vector<std::string>& args, bool json) {
       }
     }
   } else if (cmd == "get") {
-    need(1, 2);
     std::string type = type_of(m, args[1]);
     if (args.size() == 2) {
       const char* op = type == "namespace" ? "namespace.snapshot" : type == "dict" ? "dict.copy" : "list.copy";
@@ -110,17 +131,14 @@ int run(syncmgr::Manager& m, const std::vector<std::string>& args, bool json) {
       print(m.call(type + ".get", args[1], key_for(type, args[2])));
     }
   } else if (cmd == "set") {
-    need(3, 3);
     std::string type = type_of(m, args[1]);
     m.call(type + ".set", args[1], key_for(type, args[2]), parse_arg(args[3]));
     if (json) print(Value(syncmgr::Map{{"ok", true}}));
   } else if (cmd == "del") {
-    need(2, 2);
     std::string type = type_of(m, args[1]);
     m.call(type + ".del", args[1], key_for(type, args[2]));
     if (json) print(Value(syncmgr::Map{{"ok", true}}));
   } else if (cmd == "stats") {
-    need(0, 0);
     Value s = m.stats();
     if (json) {
       print(s);
@@ -129,7 +147,6 @@ int run(syncmgr::Manager& m, const std::vector<std::string>& args, bool json) {
         std::printf("%-16s %s\n", k.as_string().c_str(), syncmgr::tools::to_json(v).c_str());
     }
   } else if (cmd == "shutdown") {
-    need(0, 0);
     m.shutdown();
     if (json) print(Value(syncmgr::Map{{"ok", true}}));
   } else {
@@ -145,43 +162,63 @@ int main(int argc, char** argv) {
   opts.timeout = std::chrono::seconds(10);
   bool json = false;
   std::vector<std::string> rest;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error("option " + a + " needs a value");
-      return argv[++i];
-    };
-    if (!rest.empty()) {
-      rest.push_back(a);
-    } else if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::printf("syncmgr %s\n", SYNCMGR_VERSION);
-      return 0;
-    } else if (a == "--connect") {
-      opts.endpoint = value();
-    } else if (a == "--authkey-file") {
-      opts.authkey_file = value();
-    } else if (a == "--timeout") {
-      std::string v = value();
-      char* end = nullptr;
-      double secs = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || !(secs > 0)) usage_error("--timeout must be a positive number of seconds");
-      opts.timeout = std::chrono::milliseconds(static_cast<long long>(secs * 1000));
-      opts.connect_timeout = opts.timeout;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a.rfind("--", 0) == 0) {
-      usage_error("unknown option '" + a + "'");
-    } else {
-      rest.push_back(a);
+  try {
+    // Options are recognized before and after the command, up to a "--" that ends them.
+    bool options_done = false;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) usage_error("option " + a + " needs a value");
+        return argv[++i];
+      };
+      if (options_done) {
+        rest.push_back(a);
+      } else if (a == "--") {
+        options_done = true;
+      } else if (a == "--help" || (a == "-h" && rest.empty())) {
+        std::fputs(kUsage, stdout);
+        return 0;
+      } else if (a == "--version") {
+        std::printf("syncmgr %s\n", SYNCMGR_VERSION);
+        return 0;
+      } else if (a == "--connect") {
+        opts.endpoint = value();
+      } else if (a == "--authkey-file") {
+        opts.authkey_file = value();
+      } else if (a == "--timeout") {
+        std::string v = value();
+        char* end = nullptr;
+        double secs = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0' || !(secs > 0) || !(secs <= 86400))
+          usage_error("--timeout must be a positive number of seconds, at most 86400");
+        opts.timeout = std::chrono::milliseconds(static_cast<long long>(secs * 1000));
+        opts.connect_timeout = opts.timeout;
+      } else if (a == "--json") {
+        json = true;
+      } else if (a.rfind("--", 0) == 0) {
+        usage_error("unknown option '" + a + "'");
+      } else {
+        rest.push_back(a);
+      }
     }
+    if (rest.empty()) usage_error("no command given");
+    check_usage(rest);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "syncmgr: %s\nRun 'syncmgr --help' for usage.\n", e.message.c_str());
+    return 2;
   }
-  if (rest.empty()) usage_error("no command given");
+  // The endpoint the client will use (same defaults as syncmgr::Options), for messages.
+  std::string endpoint = opts.endpoint;
+  if (endpoint.empty()) {
+    const char* env = std::getenv("SYNCMGR_ENDPOINT");
+    endpoint = (env != nullptr && *env != '\0') ? env : "tcp://127.0.0.1:50000";
+  }
   try {
     syncmgr::Manager m(opts);
-    return run(m, rest, json);
+    return run(m, endpoint, rest, json);
+  } catch (const UsageError& e) {  // raised after connecting (a list index that is not an integer)
+    std::fprintf(stderr, "syncmgr: %s\nRun 'syncmgr --help' for usage.\n", e.message.c_str());
+    return 2;
   } catch (const syncmgr::ConnectionError& e) {
     std::fprintf(stderr, "syncmgr: %s\n", e.what());
     return 3;
@@ -189,6 +226,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "syncmgr: %s\n", e.what());
     return 3;
   } catch (const syncmgr::Error& e) {
+    std::fprintf(stderr, "syncmgr: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "syncmgr: %s\n", e.what());
     return 1;
   }

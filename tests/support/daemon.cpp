@@ -91,7 +91,14 @@ Daemon::Daemon(std::vector<std::string> extra) {
   throw std::runtime_error("syncmgrd not ready within 10 s");
 }
 
-Daemon::~Daemon() { stop(); }
+Daemon::~Daemon() {
+  int st = stop();
+  // Sanitizer reports from the daemon land in its log; surface them where the test run shows them.
+  std::string text = log();
+  if (text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos ||
+      !(st == -1 || (WIFEXITED(st) && WEXITSTATUS(st) == 0)))
+    std::fprintf(stderr, "syncmgrd (status %d) log:\n%s\n", st, text.c_str());
+}
 
 bool Daemon::running() {
   if (pid_ <= 0) return false;

@@ -181,8 +181,8 @@ TEST_CASE("json: string escapes are decoded") {
   CHECK(parsed(R"("\b\f\n\r\t")").as_string() == "\b\f\n\r\t");
   CHECK(parsed(R"("\u0041")").as_string() == "A");
   CHECK(parsed(R"("caf\u00e9")").as_string() == "caf\xc3\xa9");  // é as UTF-8
-  CHECK(parsed(R"("\u00E9")").as_string() == "\xc3\xa9");         // upper-case hex
-  CHECK(parsed(R"("\u20ac")").as_string() == "\xe2\x82\xac");     // euro sign, 3 bytes
+  CHECK(parsed(R"("\u00E9")").as_string() == "\xc3\xa9");        // upper-case hex
+  CHECK(parsed(R"("\u20ac")").as_string() == "\xe2\x82\xac");    // euro sign, 3 bytes
   // A surrogate pair is one code point: U+1F600, four bytes of UTF-8.
   CHECK(parsed(R"("\ud83d\ude00")").as_string() == "\xf0\x9f\x98\x80");
   CHECK(parsed(R"("x\uD83D\uDE00y")").as_string() == "x\xf0\x9f\x98\x80y");
@@ -215,26 +215,26 @@ TEST_CASE("json: invalid documents give nullopt") {
   const char* bad[] = {
       "",
       "   ",
-      "[1, 2] x",         // trailing garbage
-      "{\"a\": 1}}",      // trailing garbage
-      "1 2",              // two documents
-      "\"abc",            // unterminated string
-      "\"abc\\",          // unterminated escape
-      "hello",            // bare word
-      "fast",             // bare word starting like a literal
-      "tru",              // truncated literal
-      "nullx",            // literal with trailing garbage
-      "True",             // Python, not JSON
+      "[1, 2] x",     // trailing garbage
+      "{\"a\": 1}}",  // trailing garbage
+      "1 2",          // two documents
+      "\"abc",        // unterminated string
+      "\"abc\\",      // unterminated escape
+      "hello",        // bare word
+      "fast",         // bare word starting like a literal
+      "tru",          // truncated literal
+      "nullx",        // literal with trailing garbage
+      "True",         // Python, not JSON
       "None",
       "nan",
       "Infinity",
-      "[1, 2",            // unterminated array
-      "[1,]",             // trailing comma
+      "[1, 2",  // unterminated array
+      "[1,]",   // trailing comma
       "[,1]",
-      "{\"a\": 1,}",      // trailing comma
-      "{\"a\" 1}",        // missing colon
-      "{a: 1}",           // unquoted key
-      "{1: 2}",           // non-string key
+      "{\"a\": 1,}",  // trailing comma
+      "{\"a\" 1}",    // missing colon
+      "{a: 1}",       // unquoted key
+      "{1: 2}",       // non-string key
       "{\"a\"}",
       "'single'",
       "+1",
@@ -243,7 +243,7 @@ TEST_CASE("json: invalid documents give nullopt") {
       "-",
       "1e",
       "1e+",
-      "01",               // leading zeros are not JSON
+      "01",  // leading zeros are not JSON
       "-01",
       "007",
       "0x10",

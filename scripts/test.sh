@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (Debian 12), builds with -Werror, runs the unit and
+# integration suites, then again under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+# client's concurrency tests under ThreadSanitizer. Prints "N passed, M failed" at the end.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh || exit 1
+
+passed=0
+failed=0
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+
+# setup DIR [meson options...]: configure a build directory once, reconfigure after that.
+setup() {
+  local dir=$1
+  shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+  ninja -C "$dir" >"$logdir/build.log" 2>&1 || { cat "$logdir/build.log"; echo "build failed in $dir"; exit 1; }
+}
+
+# run NAME BUILD_DIR BINARY [doctest args...]: runs one suite, adds its counts, and fails it if a
+# sanitizer reported anything (also from the daemons and child processes it started).
+run() {
+  local name=$1 dir=$2 bin=$3
+  shift 3
+  echo "== $name"
+  SYNCMGR_BUILD_DIR="$dir" timeout 1200 "$dir/tests/$bin" "$@" 2>&1 | tee "$logdir/$name.log" | grep -E '^\[doctest\] (test cases|Status)|ERROR|Sanitizer|runtime error' | head -40
+  local status=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '^\[doctest\] test cases:' "$logdir/$name.log" | tail -1)
+  local p f
+  p=$(echo "$line" | sed -nE 's/.*\| *([0-9]+) passed.*/\1/p')
+  f=$(echo "$line" | sed -nE 's/.*\| *([0-9]+) failed.*/\1/p')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$logdir/$name.log"; then
+    echo "$name: sanitizer report above"
+    failed=$((failed + 1))
+  elif [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+    echo "$name: exited with status $status"
+    failed=$((failed + 1))
+  fi
+}
+
+setup build -Dtests=true
+run unit build unit_tests
+run integration build integration_tests
+
+export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+setup build-asan -Dtests=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+run unit-asan build-asan unit_tests
+run integration-asan build-asan integration_tests
+
+# The client library's threads (callers and the I/O thread) under ThreadSanitizer.
+export TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1
+setup build-tsan -Dtests=true -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
+run client-tsan build-tsan integration_tests -tc='*thread*,*deadline*,*dict surface*'
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
