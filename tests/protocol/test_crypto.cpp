@@ -45,7 +45,8 @@ TEST_CASE("handshake: both sides derive one session key; proofs are direction-sp
   CHECK(server_proof(daemon, in) != client_proof(daemon, in));  // no reflection
   CHECK(session_key(daemon, in) == session_key(client, in));
   CHECK(server_proof(other, in) != server_proof(daemon, in));  // wrong key fails
-  HandshakeInputs in2{cn, std::string(kNonceSize, 't'), in.session};
+  std::string sn2(kNonceSize, 't');
+  HandshakeInputs in2{cn, sn2, in.session};
   CHECK(session_key(daemon, in2) != session_key(daemon, in));  // fresh nonce, fresh key
   HandshakeInputs in3{cn, sn, in.session + 1};
   CHECK(client_proof(daemon, in3) != client_proof(daemon, in));
