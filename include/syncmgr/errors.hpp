@@ -50,6 +50,17 @@ SYNCMGR_DEFINE_ERROR(ConnectionError, Error)
 SYNCMGR_DEFINE_ERROR(ProtocolError, Error)
 /// A failure inside the daemon that is not the caller's fault.
 SYNCMGR_DEFINE_ERROR(InternalError, Error)
+/// Misuse of a synchronisation object, as Python's RuntimeError: releasing an unlocked Lock, an
+/// RLock not owned by the caller, waiting on a Condition without holding its lock.
+SYNCMGR_DEFINE_ERROR(RuntimeError, Error)
+/// A parked call was cancelled (its caller gave up) before it was served.
+SYNCMGR_DEFINE_ERROR(CancelledError, Error)
+/// Queue.get without blocking (or past its timeout) on an empty queue, as Python's queue.Empty.
+SYNCMGR_DEFINE_ERROR(Empty, Error)
+/// Queue.put without blocking (or past its timeout) on a full queue, as Python's queue.Full.
+SYNCMGR_DEFINE_ERROR(Full, Error)
+/// A Barrier was broken (reset, aborted, a timeout, or a party's session ended).
+SYNCMGR_DEFINE_ERROR(BrokenBarrierError, Error)
 
 #undef SYNCMGR_DEFINE_ERROR
 

@@ -6,10 +6,16 @@
 #include <string_view>
 #include <vector>
 
+#include <functional>
+
 #include "syncmgr/dict.hpp"
 #include "syncmgr/list.hpp"
+#include "syncmgr/lock.hpp"
 #include "syncmgr/namespace.hpp"
 #include "syncmgr/proxy.hpp"
+#include "syncmgr/queue.hpp"
+#include "syncmgr/shared_value.hpp"
+#include "syncmgr/sync.hpp"
 
 namespace syncmgr {
 
@@ -45,6 +51,32 @@ class Manager {
   ListProxy list(std::string_view name);
   ListProxy list();
 
+  // Blocking objects. An empty name makes a temporary object with a generated name. Creation
+  // arguments apply only when the object is created; opening an existing one ignores them.
+  LockProxy Lock(std::string_view name = {});
+  RLockProxy RLock(std::string_view name = {});
+  SemaphoreProxy Semaphore(std::string_view name = {}, std::int64_t value = 1);
+  BoundedSemaphoreProxy BoundedSemaphore(std::string_view name = {}, std::int64_t value = 1);
+  /// On its own RLock, or on `lock_name` (an existing Lock or RLock).
+  ConditionProxy Condition(std::string_view name = {}, std::string_view lock_name = {});
+  EventProxy Event(std::string_view name = {});
+  /// `action` runs in the last party's process before the parties are released (see BarrierProxy).
+  BarrierProxy Barrier(std::string_view name, std::size_t parties, std::function<void()> action = {},
+                       Timeout timeout = {});
+  /// maxsize 0: unbounded.
+  QueueProxy Queue(std::string_view name = {}, std::size_t maxsize = 0);
+  JoinableQueueProxy JoinableQueue(std::string_view name = {}, std::size_t maxsize = 0);
+  /// A shared value with atomic add and compare-and-set.
+  template <class T>
+  ValueProxy Value(std::string_view name, const T& initial) {
+    return ValueProxy(open("value", name, syncmgr::Value(Map{{"value", to_value(initial)}})));
+  }
+  /// A fixed-length array initialised from a container.
+  template <class C>
+  ArrayProxy Array(std::string_view name, const C& items) {
+    return ArrayProxy(open("array", name, syncmgr::Value(Map{{"items", to_value(items)}})));
+  }
+
   /// Deletes the object. Throws NameError if there is none.
   void remove(std::string_view name);
   /// Every object on the daemon, sorted by name.
@@ -52,19 +84,29 @@ class Manager {
   /// Round trip to the daemon; throws ConnectionError if it does not answer in time.
   void ping();
   /// Daemon statistics: sessions, objects, ops_total, ops_per_second, uptime_seconds, ...
-  Value stats();
+  syncmgr::Value stats();
   /// Asks the daemon to exit.
   void shutdown();
 
   /// Low-level call of any daemon operation (see docs/PROTOCOL.md); returns the raw result.
-  template <class T = Value, class... A>
+  template <class T = syncmgr::Value, class... A>
   T call(std::string_view op, std::string_view target, const A&... args) {
     auto reply = client_->call(op, target, detail::pack_args(args...));
     return detail::result_as<T>(reply, op, target);
   }
 
  private:
-  std::shared_ptr<detail::ObjectRef> open(std::string_view type, const std::string* name);
+  std::shared_ptr<detail::ObjectRef> open(std::string_view type, const std::string* name,
+                                          const syncmgr::Value& params = {});
+  /// An empty name opens a new temporary object.
+  std::shared_ptr<detail::ObjectRef> open(std::string_view type, std::string_view name,
+                                          const syncmgr::Value& params);
+  template <class T>
+  static syncmgr::Value to_value(const T& v) {
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, v);
+    return msgpack::unpack(buf.data(), buf.size()).get().as<syncmgr::Value>();
+  }
 
   std::shared_ptr<detail::Client> client_;
 };

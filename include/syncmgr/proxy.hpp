@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -30,6 +31,9 @@ struct Options {
   std::chrono::milliseconds connect_timeout{5000};
 };
 
+/// A timeout as Python's `timeout=None`: none waits indefinitely. Any std::chrono duration converts.
+using Timeout = std::optional<std::chrono::duration<double>>;
+
 namespace detail {
 
 class Connection;
@@ -47,6 +51,13 @@ class Client {
   /// Returns the reply array [id, 0, result]; throws the error class the daemon named.
   msgpack::object_handle call(std::string_view op, std::string_view target,
                               const msgpack::sbuffer& args);
+  /// A call the daemon may park until `timeout` (none: until served). The caller waits that long
+  /// plus a grace period; past it the parked call is cancelled on the daemon and ConnectionError
+  /// is thrown. While it waits, heartbeats keep the session alive, and a daemon that stops
+  /// answering fails the call with ConnectionError within the session timeout.
+  msgpack::object_handle call_blocking(std::string_view op, std::string_view target,
+                                       const msgpack::sbuffer& args,
+                                       std::optional<std::chrono::duration<double>> timeout);
   /// Sends a request whose reply nobody waits for (used to release temporary objects).
   void post(std::string_view op, std::string_view target, const msgpack::sbuffer& args);
 
@@ -78,6 +89,10 @@ T result_as(const msgpack::object_handle& reply, std::string_view op, std::strin
   }
 }
 
+/// A stable id for the calling thread: with the session it names a lock's owner, as Python's
+/// RLock owner is a thread.
+std::uint64_t thread_id();
+
 template <class... A>
 msgpack::sbuffer pack_args(const A&... args) {
   msgpack::sbuffer buf;
@@ -107,6 +122,15 @@ class ProxyBase {
   template <class R, class... A>
   R invoke(std::string_view op, const A&... args) const {
     auto reply = ref_->client->call(op, ref_->name, pack_args(args...));
+    if constexpr (!std::is_void_v<R>) return result_as<R>(reply, op, ref_->name);
+  }
+  /// For blocking ops: appends the [block, timeout] arguments every blocking op ends with.
+  template <class R, class... A>
+  R invoke_blocking(std::string_view op, bool block, Timeout timeout, const A&... args) const {
+    std::optional<double> secs;
+    if (timeout) secs = timeout->count();
+    auto reply = ref_->client->call_blocking(op, ref_->name, pack_args(args..., block, secs),
+                                             block ? timeout : Timeout(std::chrono::seconds(0)));
     if constexpr (!std::is_void_v<R>) return result_as<R>(reply, op, ref_->name);
   }
 

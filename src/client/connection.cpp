@@ -23,6 +23,8 @@ namespace {
 
 constexpr auto kHandshakeRetry = std::chrono::milliseconds(2000);
 constexpr auto kConnectPoll = std::chrono::milliseconds(10);
+// How long a caller whose deadline passed waits for the daemon to answer its cancellation.
+constexpr auto kCancelGrace = std::chrono::milliseconds(5000);
 
 std::string_view tag_view(const protocol::Tag& t) {
   return std::string_view(reinterpret_cast<const char*>(t.data()), t.size());
@@ -81,7 +83,8 @@ Connection::~Connection() {
 }
 
 msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
-                                        Clock::time_point deadline, std::string_view what) {
+                                        std::optional<Clock::time_point> deadline,
+                                        std::string_view what, bool cancellable) {
   Call call;
   std::unique_lock lock(mu_);
   if (state_ == State::failed) throw_error(fatal_kind_, fatal_message_);
@@ -94,11 +97,34 @@ msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
   std::uint64_t one = 1;
   (void)::write(wake_fd_, &one, sizeof one);
   lock.lock();
-  if (!call.cv.wait_until(lock, deadline, [&] { return call.done; })) {
-    calls_.erase(id);  // a late reply finds no caller and is dropped: the connection stays in sync
-    lock.unlock();
-    throw ConnectionError(std::string(what) + ": no reply from syncmgrd at " + endpoint_ +
-                          " before the call's deadline");
+  auto done = [&] { return call.done; };
+  if (!deadline) {
+    call.cv.wait(lock, done);
+  } else if (!call.cv.wait_until(lock, *deadline, done)) {
+    bool answered = false;
+    if (cancellable) {
+      // Ask the daemon to end the parked call; it then answers it (served after all, or
+      // CancelledError), so exactly one outcome reaches us and nothing is lost.
+      msgpack::sbuffer buf;
+      msgpack::packer<msgpack::sbuffer> pk(buf);
+      pk.pack_array(4);
+      pk.pack(next_id());
+      pk.pack("server.cancel");
+      pk.pack_nil();
+      pk.pack_array(1);
+      pk.pack(id);
+      outbox_.emplace_back(0, std::string(buf.data(), buf.size()));
+      lock.unlock();
+      (void)::write(wake_fd_, &one, sizeof one);
+      lock.lock();
+      answered = call.cv.wait_for(lock, kCancelGrace, done);
+    }
+    if (!answered) {
+      calls_.erase(id);  // a late reply finds no caller and is dropped: the connection stays in sync
+      lock.unlock();
+      throw ConnectionError(std::string(what) + ": no reply from syncmgrd at " + endpoint_ +
+                            " before the call's deadline");
+    }
   }
   lock.unlock();
   if (!call.error_kind.empty()) throw_error(call.error_kind, std::string(what) + ": " + call.error_message);
@@ -106,6 +132,8 @@ msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
   if (r.via.array.ptr[1].as<int>() != 0) {
     // [id, 1, kind, message]
     std::string kind = r.via.array.ptr[2].as<std::string>();
+    if (kind == err::cancelled)
+      throw ConnectionError(std::string(what) + ": no reply before the call's deadline; cancelled");
     throw_error(kind, r.via.array.ptr[3].as<std::string>());
   }
   return std::move(call.reply);
@@ -121,7 +149,8 @@ void Connection::post(std::string request) {
   (void)::write(wake_fd_, &one, sizeof one);
 }
 
-void Connection::fail_calls(std::string_view kind, const std::string& message, bool fatal) {
+void Connection::fail_calls(std::string_view kind, const std::string& message, bool fatal,
+                            bool sent_only) {
   std::lock_guard lock(mu_);
   if (fatal) {
     state_ = State::failed;
@@ -129,13 +158,24 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
     fatal_message_ = message;
     state_cv_.notify_all();
   }
-  for (auto& [id, call] : calls_) {
+  auto fail = [&](Call* call) {
     call->done = true;
     call->error_kind = kind;
     call->error_message = message;
     call->cv.notify_one();
+  };
+  if (sent_only) {
+    for (const auto& [id, unused] : unanswered_) {
+      auto it = calls_.find(id);
+      if (it == calls_.end()) continue;
+      fail(it->second);
+      calls_.erase(it);
+    }
+  } else {
+    for (auto& [id, call] : calls_) fail(call);
+    calls_.clear();
+    outbox_.clear();
   }
-  calls_.clear();
   unanswered_.clear();
 }
 
@@ -234,7 +274,7 @@ void Connection::run() {
                    "syncmgrd at " + endpoint_ + " stopped answering (nothing received for " +
                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           now - last_received_).count()) + " ms)",
-                   false);
+                   false, false);
         last_received_ = now;
         start_handshake();
       }
@@ -277,7 +317,7 @@ void Connection::flush_outbox() {
       payload.clear();
     }
     payload += req;
-    if (id != 0) unanswered_.emplace(id, std::move(req));
+    if (id != 0) unanswered_.emplace(id, true);
   }
   if (!payload.empty()) send_sealed(payload);
 }
@@ -317,7 +357,7 @@ void Connection::on_challenge(const Header& h, std::string_view frame) {
                "authentication failed: the daemon at " + endpoint_ +
                    " failed to prove it knows this client's key (the keys differ, or the peer is "
                    "not the daemon you meant)",
-               true);
+               true, false);
     return;
   }
   session_ = h.session;
@@ -360,15 +400,8 @@ void Connection::on_welcome(const Header& h, std::string_view frame) {
     max_message_size_ = max_size;
     state_ = State::established;
     state_cv_.notify_all();
-    // A new session after a lost one: resend what the old session never answered, except calls
-    // whose callers have given up (resending those would run them with nobody waiting).
-    std::deque<std::pair<std::uint64_t, std::string>> resend;
-    for (auto& [id, req] : unanswered_)
-      if (calls_.count(id) != 0) resend.emplace_back(id, std::move(req));
-    unanswered_.clear();
-    for (auto it = resend.rbegin(); it != resend.rend(); ++it) outbox_.push_front(std::move(*it));
   }
-  flush_outbox();
+  flush_outbox();  // calls queued while the handshake ran
 }
 
 void Connection::on_refused(const Header& h, std::string_view frame) {
@@ -383,12 +416,22 @@ void Connection::on_refused(const Header& h, std::string_view frame) {
   }
   bool in_handshake = !session_mac_ || awaiting_welcome_;
   if (kind == err::session) {
-    if (h.session == session_ && !in_handshake) start_handshake();
+    if (h.session == session_ && !in_handshake) {
+      // The daemon restarted or expired us: what it held for this session (objects, parked calls)
+      // is gone, so calls in flight fail rather than being resent into a different world. Calls
+      // queued from now on go out on a new session.
+      fail_calls("ConnectionError",
+                 "syncmgrd at " + endpoint_ +
+                     " lost this client's session (the daemon restarted, or the session expired); "
+                     "the call may or may not have run",
+                 false, true);
+      start_handshake();
+    }
     return;
   }
   if (in_handshake && (kind == err::auth || kind == err::protocol)) {
     // Wrong key, a lockout, or a protocol version the daemon does not speak: retrying cannot help.
-    fail_calls(kind, message, true);
+    fail_calls(kind, message, true, false);
   }
   // Other refusals concern a single frame (e.g. one corrupted in transit); its calls time out.
 }

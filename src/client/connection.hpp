@@ -40,10 +40,13 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   std::uint64_t next_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
-  /// Queues `request` (a packed request array with this id) and waits for its reply array.
-  /// Throws ConnectionError at the deadline or when the daemon stops answering.
-  msgpack::object_handle call(std::uint64_t id, std::string request, Clock::time_point deadline,
-                              std::string_view what);
+  /// Queues `request` (a packed request array with this id) and waits for its reply array, until
+  /// `deadline` (none: until the reply, or until the daemon stops answering). Throws
+  /// ConnectionError then. A call that may be parked on the daemon (`cancellable`) is cancelled
+  /// there first, so it cannot be served after its caller gave up (an item taken, a lock granted).
+  msgpack::object_handle call(std::uint64_t id, std::string request,
+                              std::optional<Clock::time_point> deadline, std::string_view what,
+                              bool cancellable);
   /// Queues a request whose reply is ignored.
   void post(std::string request);
 
@@ -69,7 +72,9 @@ class Connection {
   void flush_outbox();
   bool send_raw(const std::string& frame);
   void send_sealed(std::string_view payload);
-  void fail_calls(std::string_view kind, const std::string& message, bool fatal);
+  /// Fails waiting calls: every one (`sent_only` false; queued ones are dropped too), or only those
+  /// already sent on the current session. `fatal` makes the connection unusable.
+  void fail_calls(std::string_view kind, const std::string& message, bool fatal, bool sent_only);
 
   const std::string endpoint_;
   const std::string authkey_;
@@ -102,7 +107,7 @@ class Connection {
   std::chrono::milliseconds session_timeout_{10000};
   Clock::time_point last_sent_;
   Clock::time_point last_received_;
-  std::map<std::uint64_t, std::string> unanswered_;  // sent, not yet answered: resent on a new session
+  std::unordered_map<std::uint64_t, bool> unanswered_;  // ids sent on this session, not yet answered
   std::thread io_;
 };
 

@@ -8,9 +8,18 @@ Manager::~Manager() = default;
 Manager::Manager(Manager&&) noexcept = default;
 Manager& Manager::operator=(Manager&&) noexcept = default;
 
-std::shared_ptr<detail::ObjectRef> Manager::open(std::string_view type, const std::string* name) {
-  auto reply = name != nullptr ? client_->call("server.open", "", detail::pack_args(type, *name))
-                               : client_->call("server.open", "", detail::pack_args(type, msgpack::type::nil_t()));
+std::shared_ptr<detail::ObjectRef> Manager::open(std::string_view type, std::string_view name,
+                                                 const syncmgr::Value& params) {
+  std::string n(name);
+  return open(type, name.empty() ? nullptr : &n, params);
+}
+
+std::shared_ptr<detail::ObjectRef> Manager::open(std::string_view type, const std::string* name,
+                                                 const syncmgr::Value& params) {
+  auto reply = name != nullptr
+                   ? client_->call("server.open", "", detail::pack_args(type, *name, params))
+                   : client_->call("server.open", "",
+                                   detail::pack_args(type, msgpack::type::nil_t(), params));
   auto [actual, created] = detail::result_as<std::pair<std::string, bool>>(reply, "server.open", "");
   (void)created;
   auto ref = std::make_shared<detail::ObjectRef>();
@@ -36,10 +45,40 @@ ListProxy Manager::list(std::string_view name) {
 }
 ListProxy Manager::list() { return ListProxy(open("list", nullptr)); }
 
-void Manager::remove(std::string_view name) { call<Value>("server.remove", "", name); }
+LockProxy Manager::Lock(std::string_view name) { return LockProxy(open("lock", name, {})); }
+RLockProxy Manager::RLock(std::string_view name) { return RLockProxy(open("rlock", name, {})); }
+SemaphoreProxy Manager::Semaphore(std::string_view name, std::int64_t value) {
+  return SemaphoreProxy(open("semaphore", name, syncmgr::Value(Map{{"value", value}})));
+}
+BoundedSemaphoreProxy Manager::BoundedSemaphore(std::string_view name, std::int64_t value) {
+  return BoundedSemaphoreProxy(open("boundedsemaphore", name, syncmgr::Value(Map{{"value", value}})));
+}
+ConditionProxy Manager::Condition(std::string_view name, std::string_view lock_name) {
+  syncmgr::Value params;
+  if (!lock_name.empty()) params = syncmgr::Value(Map{{"lock", std::string(lock_name)}});
+  return ConditionProxy(open("condition", name, params));
+}
+EventProxy Manager::Event(std::string_view name) { return EventProxy(open("event", name, {})); }
+BarrierProxy Manager::Barrier(std::string_view name, std::size_t parties,
+                              std::function<void()> action, Timeout timeout) {
+  syncmgr::Value t = timeout ? syncmgr::Value(timeout->count()) : syncmgr::Value();
+  syncmgr::Value params(Map{{"parties", static_cast<std::uint64_t>(parties)},
+                            {"timeout", t},
+                            {"action", static_cast<bool>(action)}});
+  return BarrierProxy(open("barrier", name, params), std::move(action));
+}
+QueueProxy Manager::Queue(std::string_view name, std::size_t maxsize) {
+  return QueueProxy(open("queue", name, syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
+}
+JoinableQueueProxy Manager::JoinableQueue(std::string_view name, std::size_t maxsize) {
+  return JoinableQueueProxy(
+      open("joinablequeue", name, syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
+}
+
+void Manager::remove(std::string_view name) { call<syncmgr::Value>("server.remove", "", name); }
 std::vector<ObjectInfo> Manager::objects() { return call<std::vector<ObjectInfo>>("server.list", ""); }
-void Manager::ping() { call<Value>("server.ping", ""); }
-Value Manager::stats() { return call<Value>("server.stats", ""); }
-void Manager::shutdown() { call<Value>("server.shutdown", ""); }
+void Manager::ping() { call<syncmgr::Value>("server.ping", ""); }
+syncmgr::Value Manager::stats() { return call<syncmgr::Value>("server.stats", ""); }
+void Manager::shutdown() { call<syncmgr::Value>("server.shutdown", ""); }
 
 }  // namespace syncmgr

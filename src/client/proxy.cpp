@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "client/connection.hpp"
 #include "protocol/authkey.hpp"
@@ -120,7 +121,24 @@ msgpack::object_handle Client::call(std::string_view op, std::string_view target
   Connection& c = connection();
   std::uint64_t id = c.next_id();
   std::string what = target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
-  return c.call(id, pack_request(id, op, target, args), Clock::now() + options_.timeout, what);
+  return c.call(id, pack_request(id, op, target, args), Clock::now() + options_.timeout, what, false);
+}
+
+msgpack::object_handle Client::call_blocking(std::string_view op, std::string_view target,
+                                             const msgpack::sbuffer& args, Timeout timeout) {
+  Connection& c = connection();
+  std::uint64_t id = c.next_id();
+  std::string what = std::string(op) + " on '" + std::string(target) + "'";
+  std::optional<Clock::time_point> deadline;
+  // The daemon enforces the timeout; our own deadline only catches a daemon that does not answer.
+  if (timeout)
+    deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout) + options_.timeout;
+  return c.call(id, pack_request(id, op, target, args), deadline, what, true);
+}
+
+std::uint64_t thread_id() {
+  // 63 bits: the daemon reads it as a non-negative int64.
+  return static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())) >> 1;
 }
 
 void Client::post(std::string_view op, std::string_view target, const msgpack::sbuffer& args) {

@@ -14,6 +14,11 @@ void throw_error(std::string_view kind, const std::string& message) {
   if (kind == "ConnectionError") throw ConnectionError(message);
   if (kind == "ProtocolError") throw ProtocolError(message);
   if (kind == "InternalError") throw InternalError(message);
+  if (kind == "RuntimeError") throw RuntimeError(message);
+  if (kind == "CancelledError") throw CancelledError(message);
+  if (kind == "Empty") throw Empty(message);
+  if (kind == "Full") throw Full(message);
+  if (kind == "BrokenBarrierError") throw BrokenBarrierError(message);
   throw Error(std::string(kind), message);
 }
 

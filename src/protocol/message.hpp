@@ -27,6 +27,11 @@ inline constexpr std::string_view attribute = "AttributeError";
 inline constexpr std::string_view auth = "AuthenticationError";
 inline constexpr std::string_view protocol = "ProtocolError";
 inline constexpr std::string_view internal = "InternalError";
+inline constexpr std::string_view cancelled = "CancelledError";
+inline constexpr std::string_view runtime = "RuntimeError";
+inline constexpr std::string_view empty = "Empty";
+inline constexpr std::string_view full = "Full";
+inline constexpr std::string_view broken_barrier = "BrokenBarrierError";
 /// In a `refused` frame: the session id is unknown or expired; the client should handshake again.
 inline constexpr std::string_view session = "SessionError";
 }  // namespace err

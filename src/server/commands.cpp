@@ -43,6 +43,13 @@ void register_all_commands(CommandTable& table) {
   register_namespace_commands(table);
   register_dict_commands(table);
   register_list_commands(table);
+  register_lock_commands(table);
+  register_condition_commands(table);
+  register_queue_commands(table);
+  register_semaphore_commands(table);
+  register_event_commands(table);
+  register_barrier_commands(table);
+  register_value_commands(table);
 }
 
 Err arg_type_error(std::string_view what, const Value& got, std::string_view wanted) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "server/object.hpp"
+#include "server/waiters.hpp"
 
 namespace syncmgr::server {
 
@@ -23,9 +24,15 @@ struct Session;
 
 enum class CommandFlags : std::uint32_t {
   none = 0,
-  mutating = 1,  // changes the object (counted in stats, wakes waiters)
-  blocking = 2,  // may park the call instead of answering now
+  mutating = 1,  // may change the object: its parked calls are re-run afterwards
+  blocking = 2,  // may park; its last two args are block: bool and timeout: seconds | nil
 };
+inline bool has(CommandFlags set, CommandFlags f) {
+  return (static_cast<std::uint32_t>(set) & static_cast<std::uint32_t>(f)) != 0;
+}
+inline CommandFlags operator|(CommandFlags a, CommandFlags b) {
+  return static_cast<CommandFlags>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
 
 /// What a handler sees of one request.
 struct Ctx {
@@ -36,6 +43,17 @@ struct Ctx {
   std::string_view target;  // the object's name; empty for server.* ops
   Object* object;           // resolved target (nullptr for server.* ops)
   std::vector<Value>& args;
+  /// Blocking ops: true when the handler may answer Reply::parked() (block was true and the
+  /// deadline has not passed). When false and the op cannot proceed, it gives its "would block"
+  /// answer (false, Empty, Full, ...).
+  bool may_wait = false;
+  /// Re-run of a parked call whose deadline passed: give the timeout answer (may_wait is false).
+  bool timed_out = false;
+  /// Per-call state kept across runs of a parked call (nil on the first run).
+  Value state;
+  /// When a parked call times out: from the op's timeout argument (max() for none). A handler may
+  /// change it before parking (a Barrier's default timeout).
+  Clock::time_point deadline = Clock::time_point::max();
 };
 
 /// A handler's answer: a value, an error, or "parked" (the reply will come later).
@@ -53,11 +71,16 @@ class Reply {
       err_ = std::move(r.error());
     }
   }
-  static Reply parked() {
+  /// The call waits. `blocks_same_op`: while this call waits, later parked calls of the same op on
+  /// the same object cannot proceed either (true for FIFO waits; false when calls of one op wait
+  /// for different things, e.g. Condition.wait before and after its notify).
+  static Reply parked(bool blocks_same_op = true) {
     Reply r{Value()};
     r.state_ = State::parked;
+    r.blocks_same_op_ = blocks_same_op;
     return r;
   }
+  bool blocks_same_op() const { return blocks_same_op_; }
   bool is_error() const { return state_ == State::error; }
   bool is_parked() const { return state_ == State::parked; }
   Value& value() { return value_; }
@@ -65,6 +88,7 @@ class Reply {
 
  private:
   enum class State { value, error, parked } state_ = State::value;
+  bool blocks_same_op_ = true;
   Value value_;
   Err err_;
 };
@@ -109,6 +133,13 @@ void register_server_commands(CommandTable& table);
 void register_namespace_commands(CommandTable& table);
 void register_dict_commands(CommandTable& table);
 void register_list_commands(CommandTable& table);
+void register_lock_commands(CommandTable& table);
+void register_condition_commands(CommandTable& table);
+void register_queue_commands(CommandTable& table);
+void register_semaphore_commands(CommandTable& table);
+void register_event_commands(CommandTable& table);
+void register_barrier_commands(CommandTable& table);
+void register_value_commands(CommandTable& table);
 
 // Argument helpers for handlers: each returns an Err naming the op and argument on mismatch.
 Err arg_type_error(std::string_view what, const Value& got, std::string_view wanted);

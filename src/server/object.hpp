@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,6 +57,19 @@ class Object {
   bool temporary = false;
   /// Sessions holding a temporary object.
   std::vector<std::uint64_t> holders;
+  /// Parked calls on this object in arrival order (ids in the server's WaiterTable).
+  std::deque<std::uint64_t> waiters;
+
+  /// A session ended (closed or expired) after holding something here (see Session::holdings) or
+  /// waiting here: release what it holds (locks, permits), break what it was part of (a barrier).
+  /// Returns one line per release for the log; empty if nothing changed.
+  virtual std::vector<std::string> release_session(std::uint64_t session) {
+    (void)session;
+    return {};
+  }
+  /// One of this object's parked calls ended without being served (cancelled, or its session
+  /// ended). Objects whose other waiters depend on it (a Barrier) react here.
+  virtual void waiter_gone(std::uint64_t session) { (void)session; }
 
  private:
   std::string_view type_;

@@ -80,7 +80,8 @@ void Server::run(int stop_fd) {
                                std::chrono::milliseconds(1000));
   auto next_tick = Clock::now() + tick_every;
   while (!shutdown_) {
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now());
+    auto wake_at = std::min(next_tick, waiters_.next_deadline());
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - Clock::now());
     zmq::poll(items, nitems, std::max(wait, std::chrono::milliseconds(0)));
     if (nitems == 2 && (items[1].revents & ZMQ_POLLIN)) {
       signalfd_siginfo info{};
@@ -97,6 +98,7 @@ void Server::run(int stop_fd) {
       on_message(routing, frame);
     }
     auto now = Clock::now();
+    expire_waiters(now);
     if (now >= next_tick) {
       tick(now);
       next_tick = now + tick_every;
@@ -107,12 +109,7 @@ void Server::run(int stop_fd) {
 }
 
 void Server::tick(Clock::time_point now) {
-  for (auto id : sessions_.expire(now)) {
-    SYNCMGR_LOG(info, "session %016llx expired (no heartbeat for %lld ms)",
-                static_cast<unsigned long long>(id),
-                static_cast<long long>(options_.session_timeout.count()));
-    registry_.release_session(id);
-  }
+  for (auto id : sessions_.expire(now)) end_session(id, "expired (no frame within the session timeout)");
   if (now - rate_window_start_ >= std::chrono::seconds(1)) {
     double secs = std::chrono::duration<double>(now - rate_window_start_).count();
     ops_per_second_ = static_cast<double>(ops_total_ - ops_at_window_start_) / secs;
@@ -130,9 +127,31 @@ void Server::send_frame(const std::string& routing_id, const std::string& frame)
 }
 
 void Server::end_session(std::uint64_t id, const char* why) {
+  Session* session = sessions_.find(id);
+  if (session == nullptr) return;
   SYNCMGR_LOG(info, "session %016llx %s", static_cast<unsigned long long>(id), why);
+  std::vector<std::string> affected(session->holdings.begin(), session->holdings.end());
+  // Its parked calls end without a reply: there is no one left to answer.
+  for (auto wid : waiters_.of_session(id)) {
+    Waiter* w = waiters_.find(wid);
+    Object* obj = registry_.find(w->target);
+    SYNCMGR_LOG(info, "session %016llx: cancelled its parked %s on '%s'",
+                static_cast<unsigned long long>(id), w->command->name.c_str(), w->target.c_str());
+    std::string target = w->target;
+    drop_waiter(wid, obj);
+    if (obj != nullptr) obj->waiter_gone(id);
+    affected.push_back(std::move(target));
+  }
+  for (const auto& name : affected) {
+    Object* obj = registry_.find(name);
+    if (obj == nullptr) continue;
+    for (const auto& line : obj->release_session(id))
+      SYNCMGR_LOG(info, "session %016llx: %s", static_cast<unsigned long long>(id), line.c_str());
+    touch(*obj);
+  }
   sessions_.close(id);
   registry_.release_session(id);
+  flush_wakes();
 }
 
 void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
@@ -293,24 +312,181 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
     }
   }
 
-  Ctx ctx{*this, registry_, session, id, target, obj, args};
-  try {
-    Reply r = cmd->handler(ctx);
-    if (r.is_parked()) return;
-    if (r.is_error()) {
-      std::string msg = r.error().message;
-      if (obj != nullptr) msg = cmd->name + " on '" + std::string(target) + "': " + msg;
-      return fail(id, r.error().kind, msg);
+  Ctx ctx{*this, registry_, session, id, target, obj, args, false, false, Value(), Clock::time_point::max()};
+  Clock::time_point deadline = Clock::time_point::max();
+  if (has(cmd->flags, CommandFlags::blocking)) {
+    // The last two args of a blocking op: block (bool) and timeout (seconds, or nil for none).
+    const Value& block = args[args.size() - 2];
+    const Value& timeout = args[args.size() - 1];
+    if (block.kind() != Value::Kind::boolean)
+      return fail(id, err::type, cmd->name + ": block must be a bool");
+    if (!timeout.is_nil()) {
+      if (!timeout.is_number() || timeout.kind() == Value::Kind::boolean)
+        return fail(id, err::type, cmd->name + ": timeout must be a number of seconds or nil");
+      double secs = timeout.as_double();
+      if (!(secs >= 0)) return fail(id, err::value, cmd->name + ": timeout must be non-negative");
+      secs = std::min(secs, 1e9);  // about 30 years: far enough to be "none", near enough to add
+      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(secs));
     }
-    pack_ok(out, id, r.value());
+    // A zero timeout never waits: answer at once rather than at the next deadline check.
+    ctx.may_wait = block.as_bool() && deadline > Clock::now();
+    ctx.deadline = deadline;
+  }
+  Reply r = run_handler(*cmd, ctx);
+  if (r.is_parked()) {
+    if (!ctx.may_wait) {
+      SYNCMGR_LOG(error, "%s parked a call that may not wait", cmd->name.c_str());
+      return fail(id, err::internal, cmd->name + ": internal error: parked a non-waiting call");
+    }
+    Waiter w;
+    w.session = session.id;
+    w.request_id = id;
+    w.command = cmd;
+    w.target = std::string(target);
+    w.args = std::move(args);
+    w.deadline = ctx.deadline;
+    w.state = std::move(ctx.state);
+    obj->waiters.push_back(waiters_.add(std::move(w)));
+  } else {
+    pack_reply(out, id, r, *cmd, target);
+  }
+  if (obj != nullptr && has(cmd->flags, CommandFlags::mutating)) touch(*obj);
+  flush_wakes();
+}
+
+Reply Server::run_handler(const Command& cmd, Ctx& ctx) {
+  try {
+    return cmd.handler(ctx);
   } catch (const syncmgr::Error& e) {
     // Value accessors throw TypeError/ValueError for mismatched stored values.
     std::string msg = e.what();
-    msg = msg.substr(std::min(msg.size(), e.kind().size() + 2));
-    fail(id, e.kind(), obj != nullptr ? cmd->name + " on '" + std::string(target) + "': " + msg : msg);
+    return Err{e.kind() == "TypeError" ? err::type : e.kind() == "ValueError" ? err::value : err::internal,
+               msg.substr(std::min(msg.size(), e.kind().size() + 2))};
   } catch (const std::exception& e) {
-    SYNCMGR_LOG(error, "internal error in %s: %s", cmd->name.c_str(), e.what());
-    fail(id, err::internal, cmd->name + ": internal error: " + e.what());
+    SYNCMGR_LOG(error, "internal error in %s: %s", cmd.name.c_str(), e.what());
+    return Err{err::internal, std::string("internal error: ") + e.what()};
+  }
+}
+
+void Server::pack_reply(msgpack::sbuffer& out, std::uint64_t id, Reply& r, const Command& cmd,
+                        std::string_view target) {
+  if (!r.is_error()) return pack_ok(out, id, r.value());
+  std::string msg = r.error().message;
+  if (!target.empty()) msg = cmd.name + " on '" + std::string(target) + "': " + msg;
+  protocol::pack_error_reply(out, id, r.error().kind, msg);
+}
+
+void Server::send_reply(std::uint64_t session_id, std::uint64_t request_id, Reply& r,
+                        const Command& cmd, std::string_view target) {
+  Session* session = sessions_.find(session_id);
+  if (session == nullptr) return;
+  msgpack::sbuffer out;
+  pack_reply(out, request_id, r, cmd, target);
+  Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client, session->id,
+           ++session->out_seq};
+  send_frame(session->routing_id,
+             protocol::seal_frame(session->key, h, std::string_view(out.data(), out.size())));
+}
+
+Reply Server::rerun(Waiter& w, Object& obj, bool timed_out) {
+  Session* session = sessions_.find(w.session);
+  Ctx ctx{*this,  registry_, *session, w.request_id, w.target, &obj,
+          w.args, false,     false,    Value(),      w.deadline};
+  ctx.may_wait = !timed_out;
+  ctx.timed_out = timed_out;
+  ctx.state = std::move(w.state);
+  Reply r = run_handler(*w.command, ctx);
+  w.state = std::move(ctx.state);
+  return r;
+}
+
+Waiter Server::drop_waiter(std::uint64_t id, Object* obj) {
+  if (obj != nullptr) {
+    auto it = std::find(obj->waiters.begin(), obj->waiters.end(), id);
+    if (it != obj->waiters.end()) obj->waiters.erase(it);
+  }
+  return waiters_.remove(id);
+}
+
+void Server::wake(Object& obj) {
+  // Arrival order, and within one pass, once a call of some op stays parked the later calls of the
+  // same op are skipped: they wait for the same condition (FIFO fairness, and O(1) per op kind
+  // instead of re-running thousands of identical waiters on every change).
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    std::vector<const Command*> stuck;
+    for (std::size_t i = 0; i < obj.waiters.size();) {
+      std::uint64_t id = obj.waiters[i];
+      Waiter* w = waiters_.find(id);
+      if (std::find(stuck.begin(), stuck.end(), w->command) != stuck.end()) {
+        ++i;
+        continue;
+      }
+      Reply r = rerun(*w, obj, false);
+      if (r.is_parked()) {
+        if (r.blocks_same_op()) stuck.push_back(w->command);
+        ++i;
+        continue;
+      }
+      Waiter done = drop_waiter(id, &obj);
+      send_reply(done.session, done.request_id, r, *done.command, done.target);
+      progress = true;
+    }
+  }
+}
+
+void Server::flush_wakes() {
+  while (!pending_wakes_.empty()) {
+    std::string name = std::move(pending_wakes_.back());
+    pending_wakes_.pop_back();
+    if (Object* obj = registry_.find(name); obj != nullptr && !obj->waiters.empty()) wake(*obj);
+  }
+}
+
+void Server::expire_waiters(Clock::time_point now) {
+  for (auto id : waiters_.due(now)) {
+    Waiter* w = waiters_.find(id);
+    if (w == nullptr) continue;  // ended by an earlier one's consequences
+    Object* obj = registry_.find(w->target);
+    if (obj == nullptr) continue;
+    Reply r = rerun(*w, *obj, true);
+    if (r.is_parked()) {
+      // Timed out but must still wait for something (a Condition re-acquiring its lock): keep it
+      // parked with no deadline.
+      Waiter kept = waiters_.remove(id);
+      kept.deadline = Clock::time_point::max();
+      auto it = std::find(obj->waiters.begin(), obj->waiters.end(), id);
+      *it = waiters_.add(std::move(kept));
+      continue;
+    }
+    Waiter done = drop_waiter(id, obj);
+    send_reply(done.session, done.request_id, r, *done.command, done.target);
+    touch(*obj);
+  }
+  flush_wakes();
+}
+
+bool Server::cancel(std::uint64_t session, std::uint64_t request_id) {
+  auto id = waiters_.find_request(session, request_id);
+  if (!id) return false;
+  Object* obj = registry_.find(waiters_.find(*id)->target);
+  Waiter w = drop_waiter(*id, obj);
+  Reply r(Err{err::cancelled, "cancelled by the client"});
+  send_reply(w.session, w.request_id, r, *w.command, w.target);
+  if (obj != nullptr) {
+    obj->waiter_gone(session);
+    touch(*obj);
+  }
+  return true;
+}
+
+void Server::cancel_all(Object& obj, const std::string& why) {
+  while (!obj.waiters.empty()) {
+    Waiter w = drop_waiter(obj.waiters.front(), &obj);
+    Reply r(Err{err::name, why});
+    send_reply(w.session, w.request_id, r, *w.command, w.target);
   }
 }
 
@@ -321,7 +497,8 @@ ServerStats Server::stats() const {
                      ops_per_second_,
                      std::chrono::duration<double>(Clock::now() - started_).count(),
                      sessions_.failures().total(),
-                     rejected_frames_};
+                     rejected_frames_,
+                     waiters_.size()};
 }
 
 }  // namespace syncmgr::server

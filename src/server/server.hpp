@@ -16,6 +16,7 @@
 #include "server/commands.hpp"
 #include "server/registry.hpp"
 #include "server/sessions.hpp"
+#include "server/waiters.hpp"
 
 namespace syncmgr::server {
 
@@ -34,6 +35,7 @@ struct ServerStats {
   double uptime_seconds;
   std::uint64_t auth_failures;
   std::uint64_t rejected_frames;
+  std::size_t parked_calls;
 };
 
 class Server {
@@ -54,6 +56,19 @@ class Server {
   ServerStats stats() const;
   const CommandTable& commands() const { return commands_; }
 
+  // Used by handlers of blocking types.
+  /// A number that grows with every call: fencing tokens for lock grants.
+  std::uint64_t next_fence() { return ++fence_; }
+  /// Re-run `obj`'s parked calls after the current operation (another object's change may let
+  /// them proceed, e.g. a Lock released under a Condition).
+  void touch(const Object& obj) { pending_wakes_.push_back(obj.name); }
+  /// The parked call `id` (for handlers that inspect their object's waiters, e.g. notify).
+  Waiter* waiter(std::uint64_t id) { return waiters_.find(id); }
+  /// Cancels `session`'s parked call `request_id`: it is answered with CancelledError.
+  bool cancel(std::uint64_t session, std::uint64_t request_id);
+  /// Answers every parked call on `obj` with a NameError (the object is being removed).
+  void cancel_all(Object& obj, const std::string& why);
+
  private:
   void on_message(zmq::message_t& routing, zmq::message_t& frame);
   void on_request(Session& session, std::string_view payload);
@@ -61,6 +76,22 @@ class Server {
   void send_frame(const std::string& routing_id, const std::string& frame);
   void end_session(std::uint64_t id, const char* why);
   void tick(Clock::time_point now);
+
+  /// Packs the reply to one request (value or error, with the op and object named in errors).
+  void pack_reply(msgpack::sbuffer& out, std::uint64_t id, Reply& r, const Command& cmd,
+                  std::string_view target);
+  /// Sends a one-reply frame to a session (for calls answered after they were parked).
+  void send_reply(std::uint64_t session, std::uint64_t request_id, Reply& r, const Command& cmd,
+                  std::string_view target);
+  /// Runs a parked call's handler again; `timed_out` asks for its timeout answer.
+  Reply rerun(Waiter& w, Object& obj, bool timed_out);
+  Reply run_handler(const Command& cmd, Ctx& ctx);
+  /// Re-runs `obj`'s parked calls in arrival order until none can proceed.
+  void wake(Object& obj);
+  void flush_wakes();
+  /// Removes a waiter from its object and the table without answering it.
+  Waiter drop_waiter(std::uint64_t id, Object* obj);
+  void expire_waiters(Clock::time_point now);
 
   ServerOptions options_;
   CommandTable commands_;
@@ -71,6 +102,9 @@ class Server {
   std::vector<std::string> endpoints_;
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
+  WaiterTable waiters_;
+  std::vector<std::string> pending_wakes_;
+  std::uint64_t fence_ = 0;
 
   Clock::time_point started_ = Clock::now();
   Clock::time_point rate_window_start_ = started_;

@@ -36,8 +36,10 @@ Reply open(Ctx& c) {
 // server.remove name -> nil | NameError
 Reply remove(Ctx& c) {
   if (c.args[0].kind() != Value::Kind::string) return arg_type_error("name", c.args[0], "a str");
-  if (!c.registry.remove(c.args[0].as_string()))
-    return Err{err::name, "no object named '" + c.args[0].as_string() + "'"};
+  Object* obj = c.registry.find(c.args[0].as_string());
+  if (obj == nullptr) return Err{err::name, "no object named '" + c.args[0].as_string() + "'"};
+  c.server.cancel_all(*obj, "'" + obj->name + "' was removed while this call waited");
+  c.registry.remove(obj->name);
   return Value();
 }
 
@@ -84,7 +86,16 @@ Reply stats(Ctx& c) {
                    {"uptime_seconds", s.uptime_seconds},
                    {"auth_failures", s.auth_failures},
                    {"rejected_frames", s.rejected_frames},
+                   {"parked_calls", static_cast<std::uint64_t>(s.parked_calls)},
                    {"version", SYNCMGR_VERSION}});
+}
+
+// server.cancel request_id -> bool. Ends this session's parked call `request_id`, which is then
+// answered with CancelledError; false if it was not parked (already answered, or never parked).
+Reply cancel(Ctx& c) {
+  auto id = int_arg(c.args[0], "request id");
+  if (!id.ok()) return id.error();
+  return Value(c.server.cancel(c.session.id, static_cast<std::uint64_t>(id.value())));
 }
 
 // server.shutdown -> nil; the daemon exits after sending this reply.
@@ -105,6 +116,7 @@ void register_server_commands(CommandTable& t) {
   t.add("server.describe", 1, 1, F::none, describe);
   t.add("server.list", 0, 0, F::none, list);
   t.add("server.stats", 0, 0, F::none, stats);
+  t.add("server.cancel", 1, 1, F::none, cancel);
   t.add("server.shutdown", 0, 0, F::none, shutdown);
 }
 

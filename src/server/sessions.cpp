@@ -142,7 +142,7 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
   }
   auto s = std::make_unique<Session>(Session{h.session, routing_id,
                                              protocol::Hmac(protocol::session_key(authkey_, in)), 0,
-                                             0, now, peer});
+                                             0, now, peer, {}});
   Session* session = s.get();
   sessions_.emplace(h.session, std::move(s));
 
@@ -170,19 +170,13 @@ Session* SessionTable::find(std::uint64_t id) {
 void SessionTable::close(std::uint64_t id) { sessions_.erase(id); }
 
 std::vector<std::uint64_t> SessionTable::expire(Clock::time_point now) {
-  std::vector<std::uint64_t> expired;
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (now - it->second->last_seen > timeout_) {
-      expired.push_back(it->first);
-      it = sessions_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  std::vector<std::uint64_t> idle;
+  for (const auto& [id, session] : sessions_)
+    if (now - session->last_seen > timeout_) idle.push_back(id);
   for (auto it = pending_.begin(); it != pending_.end();) {
     it = now > it->second.deadline ? pending_.erase(it) : std::next(it);
   }
-  return expired;
+  return idle;
 }
 
 }  // namespace syncmgr::server

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "protocol/mac.hpp"
@@ -29,6 +30,8 @@ struct Session {
   std::uint64_t out_seq = 0;
   Clock::time_point last_seen;
   std::string peer;  // peer address, for logs
+  /// Objects where this session holds something (a lock, permits): released when it ends.
+  std::unordered_set<std::string> holdings;
 };
 
 /// Limits how often one peer address may fail authentication, and how often failures are logged.
@@ -69,7 +72,7 @@ class SessionTable {
 
   Session* find(std::uint64_t id);
   void close(std::uint64_t id);
-  /// Removes sessions idle past the timeout and handshakes past their deadline; returns expired ids.
+  /// Ids of sessions idle past the timeout (the caller ends them); drops stale handshakes.
   std::vector<std::uint64_t> expire(Clock::time_point now);
 
   std::size_t size() const { return sessions_.size(); }

@@ -52,18 +52,26 @@ std::string binary(const std::string& name) {
   return std::string(dir != nullptr ? dir : ".") + "/" + name;
 }
 
-Daemon::Daemon(std::vector<std::string> extra) {
+Daemon::Daemon(std::vector<std::string> extra) : extra_(std::move(extra)) {
   key_file_ = write_key_file(dir_);
+  start({"tcp://127.0.0.1:*", "ipc://" + dir_.file("sock")});
+}
+
+void Daemon::start(const std::vector<std::string>& binds) {
   std::string ready = dir_.file("ready");
   std::string log = dir_.file("daemon.log");
-  std::vector<std::string> args = {binary("syncmgrd"),   "--bind",        "tcp://127.0.0.1:*",
-                                   "--bind",             "ipc://" + dir_.file("sock"),
-                                   "--authkey-file",     key_file_,       "--ready-file",
-                                   ready};
-  args.insert(args.end(), extra.begin(), extra.end());
+  std::remove(ready.c_str());
+  tcp_.clear();
+  ipc_.clear();
+  std::vector<std::string> args = {binary("syncmgrd"), "--authkey-file", key_file_, "--ready-file", ready};
+  for (const auto& b : binds) {
+    args.push_back("--bind");
+    args.push_back(b);
+  }
+  args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = fork();
   if (pid_ == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 2);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -89,6 +97,28 @@ Daemon::Daemon(std::vector<std::string> extra) {
   }
   stop();
   throw std::runtime_error("syncmgrd not ready within 10 s");
+}
+
+void Daemon::kill_now() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void Daemon::restart() {
+  stop();
+  std::string tcp = tcp_, ipc = ipc_;
+  // The same port: a restarted daemon must be found where its clients reconnect.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      start({tcp, ipc});
+      return;
+    } catch (const std::exception&) {
+      if (attempt == 50) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 }
 
 Daemon::~Daemon() {

@@ -50,13 +50,20 @@ class Daemon {
 
   /// SIGTERM and wait; returns the exit status (as from waitpid), or -1 if it had to be killed.
   int stop();
+  /// SIGKILLs the daemon (no clean shutdown: sessions and objects are lost).
+  void kill_now();
+  /// Starts it again on the same endpoints and key (after kill_now or stop).
+  void restart();
   /// Waits up to `timeout` for the process to exit by itself; returns its status or -1.
   int wait_exit(std::chrono::milliseconds timeout);
   /// True while the process has not exited.
   bool running();
 
  private:
+  void start(const std::vector<std::string>& binds);
+
   TempDir dir_;
+  std::vector<std::string> extra_;
   std::string key_file_;
   std::string tcp_;
   std::string ipc_;

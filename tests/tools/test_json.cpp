@@ -249,7 +249,7 @@ TEST_CASE("json: invalid documents give nullopt") {
       "0x10",
   };
   for (const char* text : bad) {
-    INFO("text: '" << text << "'");
+    INFO("text: '" << std::string(text) << "'");
     CHECK_FALSE(parse_json(text).has_value());
   }
 }

@@ -1,0 +1,75 @@
+// QueueProxy and JoinableQueueProxy: Python's queue.Queue and JoinableQueue across processes.
+// Items are any msgpack-able type; get<T>() reads them as T (TypeError if they do not convert).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "syncmgr/proxy.hpp"
+
+namespace syncmgr {
+namespace detail {
+
+template <const char* Type>
+class BasicQueue : public ProxyBase {
+ public:
+  explicit BasicQueue(std::shared_ptr<ObjectRef> ref) : ProxyBase(std::move(ref)) {}
+
+  /// put(item, block=True, timeout=None). Throws Full when it would block or the timeout passed.
+  /// Blocked putters are served in arrival order.
+  template <class T>
+  void put(const T& item, bool block = true, Timeout timeout = {}) {
+    invoke_blocking<void>(op(".put"), block, timeout, item);
+  }
+  template <class T>
+  void put_nowait(const T& item) {
+    put(item, false);
+  }
+  /// get(block=True, timeout=None). Throws Empty when it would block or the timeout passed.
+  /// Blocked getters are served in arrival order.
+  template <class T = Value>
+  T get(bool block = true, Timeout timeout = {}) {
+    return invoke_blocking<T>(op(".get"), block, timeout);
+  }
+  template <class T = Value>
+  T get_nowait() {
+    return get<T>(false);
+  }
+  /// Puts every item of a container at once (one round trip), waiting for room for all of them.
+  template <class C>
+  void put_many(const C& items, bool block = true, Timeout timeout = {}) {
+    invoke_blocking<void>(op(".put_many"), block, timeout, items);
+  }
+  /// Takes between 1 and n items (as many as are there), waiting for at least one.
+  template <class T = Value>
+  std::vector<T> get_many(std::size_t n, bool block = true, Timeout timeout = {}) {
+    return invoke_blocking<std::vector<T>>(op(".get_many"), block, timeout, n);
+  }
+  std::size_t qsize() const { return invoke<std::size_t>(op(".qsize")); }
+  bool empty() const { return invoke<bool>(op(".empty")); }
+  bool full() const { return invoke<bool>(op(".full")); }
+  std::size_t maxsize() const { return invoke<std::size_t>(op(".maxsize")); }
+
+ protected:
+  static std::string op(const char* method) { return std::string(Type) + method; }
+};
+
+inline constexpr char kQueue[] = "queue";
+inline constexpr char kJoinableQueue[] = "joinablequeue";
+
+}  // namespace detail
+
+using QueueProxy = detail::BasicQueue<detail::kQueue>;
+
+class JoinableQueueProxy : public detail::BasicQueue<detail::kJoinableQueue> {
+ public:
+  using BasicQueue::BasicQueue;
+  /// Marks one item taken with get() as processed. ValueError if called more times than items put.
+  void task_done() { invoke<void>("joinablequeue.task_done"); }
+  /// Waits until every item put has been marked done; false if the timeout passed first.
+  bool join(Timeout timeout = {}) {
+    return invoke_blocking<bool>("joinablequeue.join", true, timeout);
+  }
+};
+
+}  // namespace syncmgr

@@ -1,0 +1,59 @@
+// ValueProxy and ArrayProxy: Python's manager Value and Array, with atomic add and compare-and-set.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "syncmgr/list.hpp"
+#include "syncmgr/proxy.hpp"
+
+namespace syncmgr {
+
+class ValueProxy : public detail::ProxyBase {
+ public:
+  explicit ValueProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
+  template <class T = syncmgr::Value>
+  T get() const {
+    return invoke<T>("value.get");
+  }
+  template <class T>
+  void set(const T& v) {
+    invoke<void>("value.set", v);
+  }
+  /// Atomically adds delta and returns the new value (int stays int; a float makes a float).
+  template <class T = std::int64_t>
+  T add(T delta) {
+    return invoke<T>("value.add", delta);
+  }
+  /// Atomically sets desired if the value equals expected; returns whether it did.
+  template <class E, class D>
+  bool compare_and_set(const E& expected, const D& desired) {
+    return invoke<bool>("value.compare_and_set", expected, desired);
+  }
+};
+
+/// A fixed-length array. Out-of-range indices are IndexError; slice assignment must keep the length.
+class ArrayProxy : public detail::ProxyBase {
+ public:
+  explicit ArrayProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
+  std::size_t len() const { return invoke<std::size_t>("array.len"); }
+  template <class T = syncmgr::Value>
+  T get(std::int64_t index) const {
+    return invoke<T>("array.get", index);
+  }
+  template <class T>
+  void set(std::int64_t index, const T& v) {
+    invoke<void>("array.set", index, v);
+  }
+  template <class T = syncmgr::Value>
+  std::vector<T> get_slice(const Slice& s) const {
+    return invoke<std::vector<T>>("array.get_slice", s.start, s.stop, s.step);
+  }
+  template <class C>
+  void set_slice(const Slice& s, const C& items) {
+    invoke<void>("array.set_slice", s.start, s.stop, s.step, items);
+  }
+};
+
+}  // namespace syncmgr

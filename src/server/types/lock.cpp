@@ -1,0 +1,130 @@
+// lock and rlock: acquire (blocking, with timeout) returning a fencing token, release, locked.
+// Waiters queue in arrival order; a release hands the lock to the longest-waiting acquirer.
+#include "server/types/lock.hpp"
+
+#include "protocol/message.hpp"
+#include "server/commands.hpp"
+#include "server/server.hpp"
+
+namespace syncmgr::server {
+
+namespace err = protocol::err;
+
+namespace lock_ops {
+
+bool try_acquire(LockState& l, const Owner& who, std::uint64_t fence) {
+  if (l.count == 0) {
+    l.count = 1;
+    l.owner = who;
+    l.fence = fence;
+    return true;
+  }
+  if (l.recursive && l.owner == who) {
+    ++l.count;
+    return true;
+  }
+  return false;
+}
+
+OpResult<Unit> release(LockState& l, const Owner& who) {
+  if (l.count == 0) return Err{err::runtime, "release unlocked lock"};
+  if (l.recursive && !(l.owner == who)) return Err{err::runtime, "cannot release un-acquired lock"};
+  if (--l.count == 0) l.owner = Owner{};
+  return Unit{};
+}
+
+OpResult<std::uint32_t> release_all(LockState& l, const Owner& who) {
+  if (!held_by(l, who)) return Err{err::runtime, "cannot release un-acquired lock"};
+  std::uint32_t n = l.count;
+  l.count = 0;
+  l.owner = Owner{};
+  return n;
+}
+
+bool held_by(const LockState& l, const Owner& who) { return l.count > 0 && l.owner == who; }
+
+}  // namespace lock_ops
+
+std::vector<std::string> LockObject::release_session(std::uint64_t session) {
+  if (state.count == 0 || state.owner.session != session) return {};
+  std::string line = "released " + std::string(type()) + " '" + name + "' (fencing token " +
+                     std::to_string(state.fence) + ")";
+  state.count = 0;
+  state.owner = Owner{};
+  return {line};
+}
+
+OpResult<Owner> owner_arg(const Ctx& c, std::size_t index) {
+  auto t = int_arg(c.args[index], "thread id");
+  if (!t.ok()) return t.error();
+  return Owner{c.session.id, static_cast<std::uint64_t>(t.value())};
+}
+
+namespace {
+
+LockObject& lock(Ctx& c) { return static_cast<LockObject&>(*c.object); }
+
+OpResult<std::unique_ptr<Object>> make(const Value& params, bool recursive) {
+  if (!params.is_nil() && !(params.kind() == Value::Kind::map && params.as_map().empty()))
+    return Err{err::type, "Lock and RLock take no parameters"};
+  return std::unique_ptr<Object>(std::make_unique<LockObject>(recursive));
+}
+OpResult<std::unique_ptr<Object>> make_lock(const Value& p) { return make(p, false); }
+OpResult<std::unique_ptr<Object>> make_rlock(const Value& p) { return make(p, true); }
+
+// lock.acquire thread block timeout -> fencing token | nil (not acquired)
+// rlock.acquire thread block timeout -> fencing token | nil
+Reply acquire(Ctx& c) {
+  auto who = owner_arg(c, 0);
+  if (!who.ok()) return who.error();
+  LockObject& l = lock(c);
+  // Releases wake parked acquirers before any new request is read, so a new acquirer never
+  // overtakes them: arrival order holds.
+  if (lock_ops::try_acquire(l.state, who.value(), c.server.next_fence())) {
+    c.session.holdings.insert(l.name);
+    return Value(l.state.fence);
+  }
+  if (!c.may_wait) return Value();
+  return Reply::parked();
+}
+
+// lock.release thread -> nil | RuntimeError
+// rlock.release thread -> nil | RuntimeError
+Reply release(Ctx& c) {
+  auto who = owner_arg(c, 0);
+  if (!who.ok()) return who.error();
+  LockObject& l = lock(c);
+  auto r = lock_ops::release(l.state, who.value());
+  if (!r.ok()) return r.error();
+  if (l.state.count == 0)
+    for (const auto& cond : l.conditions)
+      if (Object* o = c.registry.find(cond)) c.server.touch(*o);
+  return r;
+}
+
+// lock.locked -> bool
+Reply locked(Ctx& c) { return Value(lock(c).state.count > 0); }
+
+// rlock.owned thread -> bool (whether the calling thread holds it)
+Reply owned(Ctx& c) {
+  auto who = owner_arg(c, 0);
+  if (!who.ok()) return who.error();
+  return Value(lock_ops::held_by(lock(c).state, who.value()));
+}
+
+}  // namespace
+
+void register_lock_commands(CommandTable& t) {
+  using F = CommandFlags;
+  t.add_type("lock", make_lock);
+  t.add_type("rlock", make_rlock);
+  for (const char* type : {"lock", "rlock"}) {
+    std::string p(type);
+    t.add(p + ".acquire", 3, 3, F::blocking, acquire);
+    t.add(p + ".release", 1, 1, F::mutating, release);
+    t.add(p + ".locked", 0, 0, F::none, locked);
+    t.add(p + ".owned", 1, 1, F::none, owned);
+  }
+}
+
+}  // namespace syncmgr::server

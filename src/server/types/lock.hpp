@@ -1,0 +1,63 @@
+// Lock and RLock: mutual exclusion across processes, with an owner that is (session, thread).
+//
+// Python's manager keeps a Lock held forever when its holder dies; here a lock is released when its
+// holder's session ends. Each grant carries a fencing token: a number that grows with every grant
+// daemon-wide, so a resource guarded by the lock can reject a stale holder's late writes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/commands.hpp"
+#include "server/object.hpp"
+
+namespace syncmgr::server {
+
+/// Who holds a lock: a client session and a thread within it (the client library sends a stable
+/// per-thread id).
+struct Owner {
+  std::uint64_t session = 0;
+  std::uint64_t thread = 0;
+  bool operator==(const Owner& o) const { return session == o.session && thread == o.thread; }
+};
+
+/// The state of one Lock or RLock; also embedded in a Condition that has no lock of its own.
+struct LockState {
+  bool recursive = false;
+  std::uint32_t count = 0;  // 0: unlocked; >1 only for a recursive lock
+  Owner owner;
+  std::uint64_t fence = 0;  // the token of the current grant
+};
+
+namespace lock_ops {
+/// Grants the lock to `who` if possible (free, or recursive and already theirs). A new grant takes
+/// `fence`; a recursive re-entry keeps the current one. Returns whether it was granted.
+bool try_acquire(LockState& l, const Owner& who, std::uint64_t fence);
+/// Releases one level. A plain Lock may be released by anyone (as Python's); an RLock only by its
+/// owner. Releasing an unlocked lock is a RuntimeError.
+OpResult<Unit> release(LockState& l, const Owner& who);
+/// Releases every level held by `who` (Condition.wait); returns the count to restore afterwards.
+OpResult<std::uint32_t> release_all(LockState& l, const Owner& who);
+/// Whether `who` holds the lock (for a plain Lock: whether its session and thread took it).
+bool held_by(const LockState& l, const Owner& who);
+}  // namespace lock_ops
+
+class LockObject : public Object {
+ public:
+  explicit LockObject(bool recursive) : Object(recursive ? "rlock" : "lock") {
+    state.recursive = recursive;
+  }
+  std::size_t size() const override { return state.count; }
+  std::vector<std::string> release_session(std::uint64_t session) override;
+
+  LockState state;
+  /// Conditions built on this lock: re-run when it is released (their waiters re-acquire it).
+  std::vector<std::string> conditions;
+};
+
+/// Reads the (thread) argument of lock-like ops.
+OpResult<Owner> owner_arg(const Ctx& c, std::size_t index);
+
+}  // namespace syncmgr::server

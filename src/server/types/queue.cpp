@@ -1,0 +1,222 @@
+// queue and joinablequeue: put/get (single or batched, blocking with timeout), qsize, empty, full,
+// maxsize; joinablequeue adds task_done and join. Blocked getters and putters are served in arrival
+// order: every put or get re-runs the parked calls before the next request is read, so a handler
+// only has to try its op and park on Full or Empty.
+#include "server/types/queue.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "protocol/message.hpp"
+#include "server/commands.hpp"
+
+namespace syncmgr::server {
+
+namespace err = protocol::err;
+
+namespace queue_ops {
+
+OpResult<std::size_t> maxsize_param(const Value& params) {
+  if (params.is_nil()) return std::size_t{0};
+  if (params.kind() != Value::Kind::map) return arg_type_error("queue parameters", params, "a map");
+  std::size_t bound = 0;
+  for (const auto& [key, value] : params.as_map()) {
+    if (key.kind() != Value::Kind::string || key.as_string() != "maxsize")
+      return Err{err::type, "queue got an unexpected parameter " + key.repr()};
+    auto m = int_arg(value, "maxsize");
+    if (!m.ok()) return m.error();
+    if (m.value() < 0)
+      return Err{err::value, "maxsize must be >= 0, not " + std::to_string(m.value())};
+    bound = static_cast<std::size_t>(m.value());
+  }
+  return bound;
+}
+
+bool has_room(const QueueState& q, std::size_t n) {
+  return q.maxsize == 0 || (q.items.size() <= q.maxsize && n <= q.maxsize - q.items.size());
+}
+
+OpResult<Unit> put(QueueState& q, Value& item) {
+  if (!has_room(q, 1)) return Err{err::full, "queue is full"};
+  q.items.push_back(std::move(item));
+  ++q.unfinished;
+  return Unit{};
+}
+
+OpResult<Unit> put_many(QueueState& q, Value& items) {
+  if (items.kind() != Value::Kind::array)
+    return arg_type_error("put_many items", items, "an array");
+  Array& a = items.as_array();
+  if (q.maxsize != 0 && a.size() > q.maxsize)
+    return Err{err::value, "put_many of " + std::to_string(a.size()) +
+                               " items can never fit a queue of maxsize " +
+                               std::to_string(q.maxsize)};
+  if (!has_room(q, a.size())) {
+    if (q.items.size() >= q.maxsize) return Err{err::full, "queue is full"};
+    return Err{err::full, "queue has room for " + std::to_string(q.maxsize - q.items.size()) +
+                              " of " + std::to_string(a.size()) + " items"};
+  }
+  for (auto& v : a)
+    q.items.push_back(std::move(v));
+  q.unfinished += a.size();
+  return Unit{};
+}
+
+OpResult<Value> get(QueueState& q) {
+  if (q.items.empty()) return Err{err::empty, "queue is empty"};
+  Value v = std::move(q.items.front());
+  q.items.pop_front();
+  return v;
+}
+
+OpResult<Value> get_many(QueueState& q, std::int64_t n) {
+  if (n < 1) return Err{err::value, "get_many n must be >= 1, not " + std::to_string(n)};
+  if (q.items.empty()) return Err{err::empty, "queue is empty"};
+  auto k = std::min(static_cast<std::size_t>(n), q.items.size());
+  Array out;
+  out.reserve(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    out.push_back(std::move(q.items.front()));
+    q.items.pop_front();
+  }
+  return Value(std::move(out));
+}
+
+OpResult<Value> qsize(const QueueState& q) {
+  return Value(q.items.size());
+}
+OpResult<Value> empty(const QueueState& q) {
+  return Value(q.items.empty());
+}
+OpResult<Value> full(const QueueState& q) {
+  return Value(q.maxsize != 0 && q.items.size() >= q.maxsize);
+}
+OpResult<Value> maxsize(const QueueState& q) {
+  return Value(q.maxsize);
+}
+
+OpResult<Unit> task_done(QueueState& q) {
+  if (q.unfinished == 0) return Err{err::value, "task_done() called too many times"};
+  --q.unfinished;
+  return Unit{};
+}
+
+OpResult<Value> joined(const QueueState& q) {
+  return Value(q.unfinished == 0);
+}
+
+}  // namespace queue_ops
+
+OpResult<std::unique_ptr<Object>> make_queue(const Value& params, bool joinable) {
+  auto bound = queue_ops::maxsize_param(params);
+  if (!bound.ok()) return bound.error();
+  auto q = std::make_unique<QueueObject>(joinable);
+  q->state.maxsize = bound.value();
+  return std::unique_ptr<Object>(std::move(q));
+}
+
+namespace {
+
+QueueState& queue(Ctx& c) {
+  return static_cast<QueueObject&>(*c.object).state;
+}
+
+OpResult<std::unique_ptr<Object>> make_plain(const Value& p) {
+  return make_queue(p, false);
+}
+OpResult<std::unique_ptr<Object>> make_joinable(const Value& p) {
+  return make_queue(p, true);
+}
+
+/// An op's answer, except that its "would block" error (`blocked_kind`) parks the call when the
+/// caller may wait. On a timed-out re-run may_wait is false, so that error becomes the answer.
+template <class T>
+Reply park_or_answer(Ctx& c, OpResult<T> r, std::string_view blocked_kind,
+                     bool blocks_same_op = true) {
+  if (!r.ok() && r.error().kind == blocked_kind && c.may_wait) return Reply::parked(blocks_same_op);
+  return r;
+}
+
+// queue.put item block timeout -> nil | Full
+// joinablequeue.put item block timeout -> nil | Full
+Reply put(Ctx& c) {
+  return park_or_answer(c, queue_ops::put(queue(c), c.args[0]), err::full);
+}
+
+// queue.put_many items block timeout -> nil | Full | ValueError (more items than maxsize)
+// joinablequeue.put_many items block timeout -> nil | Full | ValueError
+Reply put_many(Ctx& c) {
+  // Parked put_many calls of different sizes wait for different amounts of room, so one that stays
+  // parked must not hold back a later, smaller one: each is re-run (first fit in arrival order).
+  return park_or_answer(c, queue_ops::put_many(queue(c), c.args[0]), err::full, false);
+}
+
+// queue.get block timeout -> item | Empty
+// joinablequeue.get block timeout -> item | Empty
+Reply get(Ctx& c) {
+  return park_or_answer(c, queue_ops::get(queue(c)), err::empty);
+}
+
+// queue.get_many n block timeout -> [item, ...] (1..n items) | Empty | ValueError (n < 1)
+// joinablequeue.get_many n block timeout -> [item, ...] | Empty | ValueError
+Reply get_many(Ctx& c) {
+  auto n = int_arg(c.args[0], "get_many n");
+  if (!n.ok()) return n.error();
+  // Every get_many waits for the same thing (one item), whatever its n.
+  return park_or_answer(c, queue_ops::get_many(queue(c), n.value()), err::empty);
+}
+
+// queue.qsize -> int
+Reply qsize(Ctx& c) {
+  return queue_ops::qsize(queue(c));
+}
+// queue.empty -> bool
+Reply empty(Ctx& c) {
+  return queue_ops::empty(queue(c));
+}
+// queue.full -> bool
+Reply full(Ctx& c) {
+  return queue_ops::full(queue(c));
+}
+// queue.maxsize -> int (0: unbounded)
+Reply maxsize(Ctx& c) {
+  return queue_ops::maxsize(queue(c));
+}
+
+// joinablequeue.task_done -> nil | ValueError (called more times than items were put)
+Reply task_done(Ctx& c) {
+  return queue_ops::task_done(queue(c));
+}
+
+// joinablequeue.join block timeout -> true (all items done) | false (timed out, or would block)
+Reply join(Ctx& c) {
+  auto r = queue_ops::joined(queue(c));
+  if (r.value().as_bool() || !c.may_wait) return r;
+  // task_done is mutating, so parked joins are re-run when the count may have reached 0.
+  return Reply::parked();
+}
+
+}  // namespace
+
+void register_queue_commands(CommandTable& t) {
+  using F = CommandFlags;
+  const F blocking_mutating = F::blocking | F::mutating;
+  t.add_type("queue", make_plain);
+  t.add_type("joinablequeue", make_joinable);
+  for (const char* type : {"queue", "joinablequeue"}) {
+    std::string p(type);
+    t.add(p + ".put", 3, 3, blocking_mutating, put);
+    t.add(p + ".put_many", 3, 3, blocking_mutating, put_many);
+    t.add(p + ".get", 2, 2, blocking_mutating, get);
+    t.add(p + ".get_many", 3, 3, blocking_mutating, get_many);
+    t.add(p + ".qsize", 0, 0, F::none, qsize);
+    t.add(p + ".empty", 0, 0, F::none, empty);
+    t.add(p + ".full", 0, 0, F::none, full);
+    t.add(p + ".maxsize", 0, 0, F::none, maxsize);
+  }
+  t.add("joinablequeue.task_done", 0, 0, F::mutating, task_done);
+  t.add("joinablequeue.join", 2, 2, F::blocking, join);
+}
+
+}  // namespace syncmgr::server

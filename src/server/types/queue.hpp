@@ -1,0 +1,69 @@
+// Queue and JoinableQueue: a FIFO of Values with an optional bound, as Python's queue.Queue and
+// JoinableQueue but shared across processes.
+//
+// queue_ops holds the pure operations over QueueState; queue.cpp's handlers only read arguments,
+// call them, and park the call when an op reports Full or Empty and the caller may wait.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+
+#include "server/object.hpp"
+#include "syncmgr/value.hpp"
+
+namespace syncmgr::server {
+
+/// The state of one queue: its items, bound and count of unfinished tasks.
+struct QueueState {
+  std::deque<Value> items;
+  std::size_t maxsize = 0;  // 0: unbounded
+  /// Items put and not yet marked done by task_done (used by joinablequeue only).
+  std::uint64_t unfinished = 0;
+};
+
+class QueueObject : public Object {
+ public:
+  explicit QueueObject(bool joinable) : Object(joinable ? "joinablequeue" : "queue") {}
+  std::size_t size() const override { return state.items.size(); }
+
+  QueueState state;
+};
+
+/// Makes a queue from its creation parameters: nil, or a map with an optional "maxsize" int >= 0.
+OpResult<std::unique_ptr<Object>> make_queue(const Value& params, bool joinable);
+
+namespace queue_ops {
+
+/// Reads the creation parameters (see make_queue): the bound, 0 for none. TypeError for anything
+/// but nil or a map of {"maxsize": int}; ValueError for a negative maxsize.
+OpResult<std::size_t> maxsize_param(const Value& params);
+
+/// Whether `n` more items fit.
+bool has_room(const QueueState& q, std::size_t n);
+/// Appends `item` (moved from only on success). Full when there is no room.
+OpResult<Unit> put(QueueState& q, Value& item);
+/// Appends every item of `items` (an array; moved from only on success), or none: Full when they do
+/// not all fit now, ValueError when they can never fit (more than a nonzero maxsize), TypeError
+/// when `items` is not an array.
+OpResult<Unit> put_many(QueueState& q, Value& items);
+/// Removes and returns the oldest item. Empty when there is none.
+OpResult<Value> get(QueueState& q);
+/// Removes and returns the oldest min(n, qsize) items as an array, at least one. ValueError when
+/// n < 1 (checked first); Empty when there is no item.
+OpResult<Value> get_many(QueueState& q, std::int64_t n);
+
+OpResult<Value> qsize(const QueueState& q);
+OpResult<Value> empty(const QueueState& q);
+/// As Python's: true when bounded and at its bound.
+OpResult<Value> full(const QueueState& q);
+OpResult<Value> maxsize(const QueueState& q);
+
+/// Marks one item done. ValueError when more task_done calls than items put.
+OpResult<Unit> task_done(QueueState& q);
+/// Whether every item put has been marked done (what join waits for).
+OpResult<Value> joined(const QueueState& q);
+
+}  // namespace queue_ops
+}  // namespace syncmgr::server

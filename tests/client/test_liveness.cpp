@@ -1,0 +1,178 @@
+// Sessions and liveness: a client that dies releases what it held once its lease expires, and
+// clients blocked on a daemon that dies get ConnectionError, then work again when it is back.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "support/daemon.hpp"
+#include "syncmgr/syncmgr.hpp"
+
+using namespace syncmgr;
+using namespace std::chrono_literals;
+using testsupport::Daemon;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// Starts a child that runs `hold`, then reports readiness through `flag` and sleeps forever.
+pid_t holder(Daemon& d, const std::function<void(Manager&)>& hold) {
+  return testsupport::spawn([&d, hold] {
+    Manager child(d.options());
+    hold(child);
+    child.Event("held").set();
+    for (;;) std::this_thread::sleep_for(1s);
+    return 0;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("liveness: a process SIGKILLed holding a Lock loses it after the session timeout") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto held = m.Event("held");
+  pid_t pid = holder(d, [](Manager& c) { REQUIRE(c.Lock("L").acquire()); });
+  REQUIRE(held.wait(10s));
+  auto lock = m.Lock("L");
+  CHECK_FALSE(lock.acquire(false));
+  kill(pid, SIGKILL);
+  testsupport::join(pid);
+  auto t0 = Clock::now();
+  auto token = lock.acquire_fenced(true, 10s);
+  CHECK(token.has_value());
+  CHECK(since(t0) < 1.0 + 3.0);  // the timeout plus generous slack
+  CHECK(d.log().find("released lock 'L'") != std::string::npos);
+}
+
+TEST_CASE("liveness: Semaphore permits of a dead process are returned") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto sem = m.Semaphore("S", 2);
+  auto held = m.Event("held");
+  pid_t pid = holder(d, [](Manager& c) {
+    auto s = c.Semaphore("S");
+    REQUIRE(s.acquire());
+    REQUIRE(s.acquire());
+  });
+  REQUIRE(held.wait(10s));
+  CHECK_FALSE(sem.acquire(false));
+  kill(pid, SIGKILL);
+  testsupport::join(pid);
+  auto t0 = Clock::now();
+  CHECK(sem.acquire(true, 10s));
+  CHECK(sem.acquire(true, 10s));
+  CHECK(since(t0) < 4.0);
+  CHECK(d.log().find("permits") != std::string::npos);
+}
+
+TEST_CASE("liveness: a party killed while waiting breaks the Barrier for the others") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto barrier = m.Barrier("B", 3);
+  pid_t victim = testsupport::spawn([&d] {
+    Manager child(d.options());
+    child.Barrier("B", 3).wait();
+    return 0;
+  });
+  for (int i = 0; i < 1000 && barrier.n_waiting() < 1; ++i) std::this_thread::sleep_for(5ms);
+  REQUIRE(barrier.n_waiting() == 1);
+  kill(victim, SIGKILL);
+  testsupport::join(victim);
+  auto t0 = Clock::now();
+  CHECK_THROWS_AS(barrier.wait(10s), BrokenBarrierError);
+  CHECK(since(t0) < 5.0);
+  CHECK(barrier.broken());
+}
+
+TEST_CASE("liveness: a Barrier of 5 processes gives each index once per cycle, over 3 cycles") {
+  Daemon d;
+  Manager m(d.options());
+  m.Barrier("five", 5);
+  auto indices = m.list("indices");
+  std::vector<pid_t> pids;
+  for (int p = 0; p < 5; ++p) {
+    pids.push_back(testsupport::spawn([&d] {
+      Manager child(d.options());
+      auto b = child.Barrier("five", 5);
+      auto out = child.list("indices");
+      for (int cycle = 0; cycle < 3; ++cycle) out.append(std::vector<std::size_t>{static_cast<std::size_t>(cycle), b.wait(20s)});
+      return 0;
+    }));
+  }
+  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  std::vector<std::set<std::size_t>> per_cycle(3);
+  for (const auto& pair : indices.copy<std::vector<std::size_t>>()) per_cycle.at(pair[0]).insert(pair[1]);
+  for (const auto& s : per_cycle) CHECK(s == std::set<std::size_t>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("liveness: 8 processes x 1000 increments under a shared Lock end at exactly 8000") {
+  Daemon d;
+  Manager m(d.options());
+  auto ns = m.Namespace("guarded");
+  ns.set("n", 0);
+  m.Lock("guard");
+  std::vector<pid_t> pids;
+  for (int p = 0; p < 8; ++p) {
+    pids.push_back(testsupport::spawn([&d] {
+      Manager child(d.options());
+      auto lock = child.Lock("guard");
+      auto cns = child.Namespace("guarded");
+      for (int i = 0; i < 1000; ++i) {
+        std::lock_guard g(lock);
+        cns.set("n", cns.get<int>("n") + 1);  // a read and a write: only the lock makes it safe
+      }
+      return 0;
+    }));
+  }
+  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  CHECK(ns.get<int>("n") == 8000);
+}
+
+TEST_CASE("liveness: clients blocked on a daemon that dies get ConnectionError, then work again") {
+  Daemon d({"--session-timeout", "1"});
+  auto opts = d.options(d.ipc());
+  Manager m(opts);
+  m.Queue("never");
+  std::atomic<int> outcome{0};
+  std::thread blocked([&] {
+    try {
+      m.Queue("never").get();
+      outcome = 1;
+    } catch (const ConnectionError&) {
+      outcome = 2;
+    } catch (...) {
+      outcome = 3;
+    }
+  });
+  Manager probe(opts);
+  for (int i = 0; i < 1000; ++i) {
+    syncmgr::Value stats = probe.stats();
+    bool parked = false;
+    for (const auto& [k, v] : stats.as_map()) parked = parked || (k == syncmgr::Value("parked_calls") && v.as_uint() > 0);
+    if (parked) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  auto t0 = Clock::now();
+  d.kill_now();
+  blocked.join();
+  CHECK(outcome == 2);
+  CHECK(since(t0) < 1.0 * 4 / 3 + 3.0);  // the lease plus slack
+  d.restart();
+  // The first call may find its session gone (ConnectionError); the client then re-handshakes.
+  bool worked = false;
+  for (int i = 0; i < 3 && !worked; ++i) {
+    try {
+      m.Queue("again").put(1);
+      worked = m.Queue("again").get<int>() == 1;
+    } catch (const ConnectionError&) {
+    }
+  }
+  CHECK(worked);
+}
