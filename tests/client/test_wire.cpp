@@ -263,6 +263,45 @@ TEST_CASE("wire: garbage, truncated, oversize, multipart and wrong-version frame
   CHECK(d.running());
 }
 
+TEST_CASE("wire: a parked call is cancelled by server.cancel and answered exactly once") {
+  Daemon d;
+  zmq::context_t ctx;
+  RawClient c(ctx, d.tcp(), read_file(d.key_file()));
+  c.handshake();
+  c.call(pack_request(1, "server.open", nullptr, [](auto& pk) {
+    pk.pack_array(2);
+    pk.pack(std::string("queue"));
+    pk.pack(std::string("q"));
+  }), 1);
+  // queue.get block=true timeout=nil: parks, so this frame gets no reply yet.
+  c.send(c.sealed(pack_request(2, "queue.get", "q", [](auto& pk) {
+    pk.pack_array(2);
+    pk.pack(true);
+    pk.pack_nil();
+  }), 2));
+  auto replies = c.call(pack_request(3, "server.cancel", nullptr, [](auto& pk) {
+    pk.pack_array(1);
+    pk.pack(2);
+  }), 3);
+  // The cancelled get's own reply (CancelledError) comes first, then the cancel's (true).
+  REQUIRE(replies.size() == 1);
+  syncmgr::Value first = replies[0];
+  CHECK(first.as_array()[0] == syncmgr::Value(2));
+  CHECK(first.as_array()[2] == syncmgr::Value("CancelledError"));
+  auto r = c.recv();
+  REQUIRE(r);
+  PayloadReader reader(sealed_payload(*r));
+  auto cancel_reply = reader.next()->get().as<syncmgr::Value>();
+  CHECK(cancel_reply == syncmgr::Value(Array{3, 0, true}));
+  // Cancelling again finds nothing, and the next call gets its own reply.
+  auto again = c.call(pack_request(4, "server.cancel", nullptr, [](auto& pk) {
+    pk.pack_array(1);
+    pk.pack(2);
+  }), 4);
+  CHECK(again[0] == syncmgr::Value(Array{4, 0, false}));
+  CHECK(c.call(ping(5), 5)[0] == syncmgr::Value(Array{5, 0, "pong"}));
+}
+
 TEST_CASE("wire: an unauthenticated peer reaches no object") {
   Daemon d;
   Manager m(d.options());
