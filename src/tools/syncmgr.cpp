@@ -125,8 +125,14 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
   } else if (cmd == "get") {
     std::string type = type_of(m, args[1]);
     if (args.size() == 2) {
-      const char* op = type == "namespace" ? "namespace.snapshot" : type == "dict" ? "dict.copy" : "list.copy";
-      print(m.call(op, args[1]));
+      // The whole content of a container or value; other objects (queues, locks, ...) print their
+      // description (type and size).
+      if (type == "namespace") print(m.call("namespace.snapshot", args[1]));
+      else if (type == "dict") print(m.call("dict.copy", args[1]));
+      else if (type == "list") print(m.call("list.copy", args[1]));
+      else if (type == "value") print(m.call("value.get", args[1]));
+      else if (type == "array") print(m.call("array.get_slice", args[1], Value(), Value(), Value()));
+      else print(m.call("server.describe", "", args[1]));
     } else {
       print(m.call(type + ".get", args[1], key_for(type, args[2])));
     }
