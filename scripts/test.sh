@@ -29,8 +29,14 @@ run() {
   local name=$1 dir=$2 bin=$3
   shift 3
   echo "== $name"
-  SYNCMGR_BUILD_DIR="$dir" timeout 1200 "$dir/tests/$bin" "$@" 2>&1 | tee "$logdir/$name.log" | grep -E '^\[doctest\] (test cases|Status)|ERROR|Sanitizer|runtime error' | head -40
-  local status=${PIPESTATUS[0]}
+  SYNCMGR_BUILD_DIR="$dir" timeout 1200 "$dir/tests/$bin" "$@" >"$logdir/$name.log" 2>&1
+  local status=$?
+  # doctest prints only failures, so on failure the whole log is the useful part.
+  if [ "$status" -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$logdir/$name.log"; then
+    tail -n 200 "$logdir/$name.log"
+  else
+    grep -E '^\[doctest\] (test cases|Status)' "$logdir/$name.log"
+  fi
   local line
   line=$(grep -E '^\[doctest\] test cases:' "$logdir/$name.log" | tail -1)
   local p f

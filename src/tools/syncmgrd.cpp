@@ -20,7 +20,7 @@ namespace {
 const char* kUsage =
     "usage: syncmgrd [options]\n"
     "\n"
-    "Hosts named shared objects (Namespace, dict, list) for syncmgr clients.\n"
+    "Hosts named shared objects (Namespace, dict, list, Queue, Lock, ...) for syncmgr clients.\n"
     "\n"
     "  --bind ENDPOINT         listen on ENDPOINT (repeatable): tcp://HOST:PORT, tcp://HOST:*\n"
     "                          (any free port), ipc:///path. Default tcp://127.0.0.1:50000.\n"
