@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "protocol/message.hpp"
 #include "server/log.hpp"
@@ -103,6 +104,12 @@ void Server::run(int stop_fd) {
       tick(now);
       next_tick = now + tick_every;
     }
+  }
+  if (shutdown_) {
+    // The reply to server.shutdown was queued just now. ZeroMQ's linger keeps queued frames only
+    // once its I/O thread has taken them from the socket; closing at once can drop this one
+    // (seen under load with libzmq 4.3.4), so give the I/O thread a moment first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   SYNCMGR_LOG(info, "stopped: %zu sessions, %zu objects, %llu ops served", sessions_.size(),
               registry_.size(), static_cast<unsigned long long>(ops_total_));

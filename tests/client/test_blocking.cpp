@@ -204,3 +204,22 @@ TEST_CASE("condition: notify(n) wakes n, notify_all wakes the rest; on an existi
   CHECK(woken.get<int>("n") == 4);
   CHECK_FALSE(m.Lock("base").locked());
 }
+
+TEST_CASE("threads: a call blocked in one thread never stalls another thread's calls") {
+  Daemon d;
+  Manager m(d.options());
+  auto q = m.Queue("threads-q");
+  std::atomic<bool> got{false};
+  std::thread blocked([&] {
+    CHECK(q.get<int>() == 7);  // parked on the daemon until the main thread puts
+    got = true;
+  });
+  wait_parked(m, 1);
+  auto dict = m.dict("threads-d");
+  for (int i = 0; i < 200; ++i) dict.set(i, i);  // all answered while the get stays parked
+  CHECK(dict.len() == 200);
+  CHECK_FALSE(got);
+  q.put(7);
+  blocked.join();
+  CHECK(got);
+}
