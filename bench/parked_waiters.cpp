@@ -48,7 +48,8 @@ std::vector<double> measure(DictProxy& d, int rounds, int calls) {
   std::vector<double> out;
   for (int r = 0; r < rounds; ++r) {
     auto t0 = Clock::now();
-    for (int i = 0; i < calls; ++i) d.set(i % 64, i);
+    for (int i = 0; i < calls; ++i)
+      d.set(i % 64, i);
     out.push_back(calls / std::chrono::duration<double>(Clock::now() - t0).count());
   }
   return out;
@@ -66,8 +67,9 @@ void park(zmq::socket_t& s, const std::string& key, int n) {
   hp.pack(kProtocolVersion);
   hp.pack_bin(kNonceSize);
   hp.pack_bin_body(cn.data(), kNonceSize);
-  s.send(zmq::buffer(make_frame(Header{kProtocolVersion, FrameType::hello, Direction::to_daemon, 0, 0},
-                                std::string_view(hello.data(), hello.size()))));
+  s.send(
+      zmq::buffer(make_frame(Header{kProtocolVersion, FrameType::hello, Direction::to_daemon, 0, 0},
+                             std::string_view(hello.data(), hello.size()))));
   zmq::message_t m;
   (void)s.recv(m);
   auto h = *read_header(m.to_string());
@@ -80,8 +82,9 @@ void park(zmq::socket_t& s, const std::string& key, int n) {
   ap.pack_array(1);
   ap.pack_bin(kTagSize);
   ap.pack_bin_body(reinterpret_cast<const char*>(proof.data()), kTagSize);
-  s.send(zmq::buffer(make_frame(Header{kProtocolVersion, FrameType::auth, Direction::to_daemon, h.session, 0},
-                                std::string_view(auth.data(), auth.size()))));
+  s.send(zmq::buffer(
+      make_frame(Header{kProtocolVersion, FrameType::auth, Direction::to_daemon, h.session, 0},
+                 std::string_view(auth.data(), auth.size()))));
   (void)s.recv(m);  // welcome
   Hmac session(session_key(authkey, in));
   msgpack::sbuffer reqs;
@@ -95,8 +98,9 @@ void park(zmq::socket_t& s, const std::string& key, int n) {
     rp.pack(true);
     rp.pack_nil();
   }
-  s.send(zmq::buffer(seal_frame(session, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, h.session, 1},
-                                std::string_view(reqs.data(), reqs.size()))));
+  s.send(zmq::buffer(seal_frame(
+      session, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, h.session, 1},
+      std::string_view(reqs.data(), reqs.size()))));
 }
 
 }  // namespace
@@ -113,7 +117,8 @@ int main(int argc, char** argv) {
   if (mkdtemp(dir) == nullptr) return 1;
   std::string key_path = std::string(dir) + "/key", ready = std::string(dir) + "/ready";
   std::string key(64, 'a');
-  for (auto& ch : key) ch = "0123456789abcdef"[std::rand() % 16];
+  for (auto& ch : key)
+    ch = "0123456789abcdef"[std::rand() % 16];
   {
     std::ofstream k(key_path);
     k << key << "\n";
@@ -161,12 +166,13 @@ int main(int argc, char** argv) {
   std::printf("daemon RSS: %ld KiB before, %ld KiB after: %.2f KiB per parked call\n", rss_before,
               rss_after, static_cast<double>(rss_after - rss_before) / n);
   auto range = [](const std::vector<double>& v) {
-    return std::make_pair(*std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()));
+    return std::make_pair(*std::min_element(v.begin(), v.end()),
+                          *std::max_element(v.begin(), v.end()));
   };
   std::printf("dict.set ops/s, no parked calls:   median %.0f (min %.0f, max %.0f)\n", median(base),
               range(base).first, range(base).second);
-  std::printf("dict.set ops/s, %d parked:      median %.0f (min %.0f, max %.0f)\n", n, median(loaded),
-              range(loaded).first, range(loaded).second);
+  std::printf("dict.set ops/s, %d parked:      median %.0f (min %.0f, max %.0f)\n", n,
+              median(loaded), range(loaded).first, range(loaded).second);
   std::printf("dict.set ops/s, no parked again:  median %.0f (min %.0f, max %.0f)\n", median(base2),
               range(base2).first, range(base2).second);
   std::printf("ratio loaded / baseline: %.3f\n", median(loaded) / median(base));

@@ -1,6 +1,7 @@
 // demo: several worker processes share a Namespace and a dict through syncmgrd.
 //
-//   demo [--workers N] [--tasks M]      (endpoint and key from SYNCMGR_ENDPOINT / SYNCMGR_AUTHKEY_FILE)
+//   demo [--workers N] [--tasks M]      (endpoint and key from SYNCMGR_ENDPOINT /
+//   SYNCMGR_AUTHKEY_FILE)
 //
 // The parent publishes the job in a Namespace, forks N workers, and each worker claims task numbers
 // with an atomic increment, writes each task's result into a shared dict and counts its work in the
@@ -40,8 +41,10 @@ int main(int argc, char** argv) {
   int tasks = 200;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--workers") workers = std::atoi(argv[i + 1]);
-    else if (a == "--tasks") tasks = std::atoi(argv[i + 1]);
+    if (a == "--workers")
+      workers = std::atoi(argv[i + 1]);
+    else if (a == "--tasks")
+      tasks = std::atoi(argv[i + 1]);
   }
   try {
     syncmgr::Manager mgr;  // endpoint and key from the environment
@@ -71,9 +74,10 @@ int main(int argc, char** argv) {
     std::int64_t total = 0;
     for (const auto& [name, v] : status.snapshot())
       if (name.rfind("worker.", 0) == 0) total += v.as_int();
-    std::printf("%zu results in dict '%s'; workers report %lld tasks; %s\n", n,
-                results.name().c_str(), static_cast<long long>(total),
-                all_right && total == tasks && failed == 0 ? "every task ran exactly once" : "MISMATCH");
+    std::printf(
+        "%zu results in dict '%s'; workers report %lld tasks; %s\n", n, results.name().c_str(),
+        static_cast<long long>(total),
+        all_right && total == tasks && failed == 0 ? "every task ran exactly once" : "MISMATCH");
     return all_right && total == tasks && failed == 0 ? 0 : 1;
   } catch (const syncmgr::Error& e) {
     std::fprintf(stderr, "demo: %s\n", e.what());

@@ -1,5 +1,5 @@
-// The exception hierarchy of syncmgr. Names follow Python's where a Python equivalent exists, so that
-// code ported from multiprocessing.managers catches what it caught before.
+// The exception hierarchy of syncmgr. Names follow Python's where a Python equivalent exists, so
+// that code ported from multiprocessing.managers catches what it caught before.
 #pragma once
 
 #include <stdexcept>
@@ -19,12 +19,12 @@ class Error : public std::runtime_error {
   std::string kind_;
 };
 
-#define SYNCMGR_DEFINE_ERROR(Name, Base) \
-  class Name : public Base {             \
-   public:                               \
-    explicit Name(const std::string& message) : Base(#Name, message) {} \
-                                         \
-   protected:                            \
+#define SYNCMGR_DEFINE_ERROR(Name, Base)                                                   \
+  class Name : public Base {                                                               \
+   public:                                                                                 \
+    explicit Name(const std::string& message) : Base(#Name, message) {}                    \
+                                                                                           \
+   protected:                                                                              \
     Name(std::string kind, const std::string& message) : Base(std::move(kind), message) {} \
   };
 

@@ -63,7 +63,8 @@ inline constexpr char kRLockOwned[] = "rlock.owned";
 
 }  // namespace detail
 
-class LockProxy : public detail::BasicLock<detail::kLockAcquire, detail::kLockRelease, detail::kLockOwned> {
+class LockProxy
+    : public detail::BasicLock<detail::kLockAcquire, detail::kLockRelease, detail::kLockOwned> {
  public:
   using BasicLock::BasicLock;
   /// Whether anyone holds it.

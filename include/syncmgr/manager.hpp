@@ -42,8 +42,8 @@ class Manager {
   Manager& operator=(Manager&&) noexcept;
 
   // Factories: open the object `name`, creating it if absent (opening an existing object as another
-  // type is a TypeError). Without a name, a new temporary object with a generated name (see name()):
-  // it lives while some process holds a proxy to it, or until its holders' sessions end.
+  // type is a TypeError). Without a name, a new temporary object with a generated name (see
+  // name()): it lives while some process holds a proxy to it, or until its holders' sessions end.
   NamespaceProxy Namespace(std::string_view name);
   NamespaceProxy Namespace();
   DictProxy dict(std::string_view name);
@@ -61,8 +61,8 @@ class Manager {
   ConditionProxy Condition(std::string_view name = {}, std::string_view lock_name = {});
   EventProxy Event(std::string_view name = {});
   /// `action` runs in the last party's process before the parties are released (see BarrierProxy).
-  BarrierProxy Barrier(std::string_view name, std::size_t parties, std::function<void()> action = {},
-                       Timeout timeout = {});
+  BarrierProxy Barrier(std::string_view name, std::size_t parties,
+                       std::function<void()> action = {}, Timeout timeout = {});
   /// maxsize 0: unbounded.
   QueueProxy Queue(std::string_view name = {}, std::size_t maxsize = 0);
   JoinableQueueProxy JoinableQueue(std::string_view name = {}, std::size_t maxsize = 0);

@@ -31,7 +31,8 @@ struct Options {
   std::chrono::milliseconds connect_timeout{5000};
 };
 
-/// A timeout as Python's `timeout=None`: none waits indefinitely. Any std::chrono duration converts.
+/// A timeout as Python's `timeout=None`: none waits indefinitely. Any std::chrono duration
+/// converts.
 using Timeout = std::optional<std::chrono::duration<double>>;
 
 namespace detail {

@@ -33,7 +33,8 @@ class ValueProxy : public detail::ProxyBase {
   }
 };
 
-/// A fixed-length array. Out-of-range indices are IndexError; slice assignment must keep the length.
+/// A fixed-length array. Out-of-range indices are IndexError; slice assignment must keep the
+/// length.
 class ArrayProxy : public detail::ProxyBase {
  public:
   explicit ArrayProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}

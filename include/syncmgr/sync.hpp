@@ -96,9 +96,9 @@ class BarrierProxy : public detail::ProxyBase {
   BarrierProxy(std::shared_ptr<detail::ObjectRef> ref, std::function<void()> action)
       : ProxyBase(std::move(ref)), action_(std::move(action)) {}
 
-  /// Waits for all parties; returns this party's arrival index, 0 .. parties-1, each once per cycle.
-  /// Throws BrokenBarrierError if the barrier is or becomes broken (abort, reset, a timeout, a
-  /// failing action, a party's session ending). timeout: none means the barrier's default.
+  /// Waits for all parties; returns this party's arrival index, 0 .. parties-1, each once per
+  /// cycle. Throws BrokenBarrierError if the barrier is or becomes broken (abort, reset, a timeout,
+  /// a failing action, a party's session ending). timeout: none means the barrier's default.
   std::size_t wait(Timeout timeout = {}) {
     auto [index, run_action] =
         invoke_blocking<std::pair<std::size_t, bool>>("barrier.wait", true, timeout);

@@ -1,10 +1,11 @@
 // syncmgr::Value: a dynamically typed msgpack value.
 //
-// The daemon stores every value as a Value (it never needs the user's C++ types), and clients use it
-// when they do not know a value's type in advance. Equality, hashing and ordering follow Python's
-// rules for the corresponding types, so that dict keys, list.index/remove/count and list.sort behave
-// as they do in Python: 1 == 1.0 == true, str and bin never compare equal, and ordering is defined only
-// between numbers, between strings, between byte strings and (element-wise) between arrays.
+// The daemon stores every value as a Value (it never needs the user's C++ types), and clients use
+// it when they do not know a value's type in advance. Equality, hashing and ordering follow
+// Python's rules for the corresponding types, so that dict keys, list.index/remove/count and
+// list.sort behave as they do in Python: 1 == 1.0 == true, str and bin never compare equal, and
+// ordering is defined only between numbers, between strings, between byte strings and
+// (element-wise) between arrays.
 #pragma once
 
 #include <cstdint>
@@ -84,7 +85,8 @@ class Value {
   /// Returns <0, 0 or >0, or nullopt when Python would raise TypeError for `a < b`.
   friend std::optional<int> compare(const Value& a, const Value& b) noexcept;
 
-  /// Python's hashability: nil, bool, numbers, str, bin and arrays of hashables. Maps are not hashable.
+  /// Python's hashability: nil, bool, numbers, str, bin and arrays of hashables. Maps are not
+  /// hashable.
   bool hashable() const noexcept;
   /// Consistent with operator== (equal numbers hash equal).
   std::size_t hash() const noexcept;

@@ -32,6 +32,18 @@ std::string_view tag_view(const protocol::Tag& t) {
 
 }  // namespace
 
+std::string Connection::server_request(std::string_view op, std::optional<std::uint64_t> arg) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(4);
+  pk.pack(next_id());
+  pk.pack(op);
+  pk.pack_nil();
+  pk.pack_array(arg ? 1 : 0);
+  if (arg) pk.pack(*arg);
+  return std::string(buf.data(), buf.size());
+}
+
 Connection::Connection(std::string endpoint, std::string authkey,
                        std::chrono::milliseconds connect_timeout)
     : endpoint_(std::move(endpoint)),
@@ -55,8 +67,8 @@ Connection::Connection(std::string endpoint, std::string authkey,
   }
   io_ = std::thread([this] { run(); });
   std::unique_lock lock(mu_);
-  bool settled = state_cv_.wait_for(lock, connect_timeout,
-                                    [this] { return state_ != State::connecting; });
+  bool settled =
+      state_cv_.wait_for(lock, connect_timeout, [this] { return state_ != State::connecting; });
   if (state_ == State::established) return;
   std::string kind = settled ? fatal_kind_ : std::string("ConnectionError");
   std::string message = settled ? fatal_message_
@@ -90,7 +102,8 @@ msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
   if (state_ == State::failed) throw_error(fatal_kind_, fatal_message_);
   if (request.size() > max_message_size_)
     throw ProtocolError(std::string(what) + ": request of " + std::to_string(request.size()) +
-                        " bytes exceeds the daemon's limit of " + std::to_string(max_message_size_));
+                        " bytes exceeds the daemon's limit of " +
+                        std::to_string(max_message_size_));
   calls_.emplace(id, &call);
   outbox_.emplace_back(id, std::move(request));
   lock.unlock();
@@ -105,29 +118,23 @@ msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
     if (cancellable) {
       // Ask the daemon to end the parked call; it then answers it (served after all, or
       // CancelledError), so exactly one outcome reaches us and nothing is lost.
-      msgpack::sbuffer buf;
-      msgpack::packer<msgpack::sbuffer> pk(buf);
-      pk.pack_array(4);
-      pk.pack(next_id());
-      pk.pack("server.cancel");
-      pk.pack_nil();
-      pk.pack_array(1);
-      pk.pack(id);
-      outbox_.emplace_back(0, std::string(buf.data(), buf.size()));
+      outbox_.emplace_back(0, server_request("server.cancel", id));
       lock.unlock();
       (void)::write(wake_fd_, &one, sizeof one);
       lock.lock();
       answered = call.cv.wait_for(lock, kCancelGrace, done);
     }
     if (!answered) {
-      calls_.erase(id);  // a late reply finds no caller and is dropped: the connection stays in sync
+      calls_.erase(
+          id);  // a late reply finds no caller and is dropped: the connection stays in sync
       lock.unlock();
       throw ConnectionError(std::string(what) + ": no reply from syncmgrd at " + endpoint_ +
                             " before the call's deadline");
     }
   }
   lock.unlock();
-  if (!call.error_kind.empty()) throw_error(call.error_kind, std::string(what) + ": " + call.error_message);
+  if (!call.error_kind.empty())
+    throw_error(call.error_kind, std::string(what) + ": " + call.error_message);
   const msgpack::object& r = call.reply.get();
   if (r.via.array.ptr[1].as<int>() != 0) {
     // [id, 1, kind, message]
@@ -172,7 +179,8 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
       calls_.erase(it);
     }
   } else {
-    for (auto& [id, call] : calls_) fail(call);
+    for (auto& [id, call] : calls_)
+      fail(call);
     calls_.clear();
     outbox_.clear();
   }
@@ -221,7 +229,8 @@ void Connection::run() {
   }
   last_received_ = Clock::now();
   start_handshake();
-  zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
+                             {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
   for (;;) {
     auto now = Clock::now();
     bool established = session_mac_.has_value() && !awaiting_welcome_;
@@ -254,14 +263,7 @@ void Connection::run() {
       flush_outbox();
       if (now - last_sent_ >= session_timeout_ / 3) {
         // Heartbeat: renews the lease, and its reply tells us the daemon is alive.
-        msgpack::sbuffer buf;
-        msgpack::packer<msgpack::sbuffer> pk(buf);
-        pk.pack_array(4);
-        pk.pack(next_id());
-        pk.pack("server.heartbeat");
-        pk.pack_nil();
-        pk.pack_array(0);
-        send_sealed(std::string_view(buf.data(), buf.size()));
+        send_sealed(server_request("server.heartbeat"));
       }
       bool waiting;
       {
@@ -273,7 +275,9 @@ void Connection::run() {
         fail_calls("ConnectionError",
                    "syncmgrd at " + endpoint_ + " stopped answering (nothing received for " +
                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          now - last_received_).count()) + " ms)",
+                                          now - last_received_)
+                                          .count()) +
+                       " ms)",
                    false, false);
         last_received_ = now;
         start_handshake();
@@ -290,14 +294,7 @@ void Connection::run() {
   if (session_mac_ && !awaiting_welcome_) {
     // Say goodbye so the daemon frees the session (and our temporary objects) now, not at expiry.
     flush_outbox();
-    msgpack::sbuffer buf;
-    msgpack::packer<msgpack::sbuffer> pk(buf);
-    pk.pack_array(4);
-    pk.pack(next_id());
-    pk.pack("server.bye");
-    pk.pack_nil();
-    pk.pack_array(0);
-    send_sealed(std::string_view(buf.data(), buf.size()));
+    send_sealed(server_request("server.bye"));
   }
   dealer_.close();
 }
@@ -324,15 +321,21 @@ void Connection::flush_outbox() {
 
 void Connection::on_frame(std::string_view frame) {
   auto h = protocol::read_header(frame);
-  if (!h || h->version != protocol::kProtocolVersion || h->direction != protocol::Direction::to_client)
+  if (!h || h->version != protocol::kProtocolVersion ||
+      h->direction != protocol::Direction::to_client)
     return;  // not from a daemon we can talk to; the handshake timer or deadlines handle the rest
   last_received_ = Clock::now();
   switch (h->type) {
-    case FrameType::challenge: return on_challenge(*h, frame);
-    case FrameType::welcome: return on_welcome(*h, frame);
-    case FrameType::refused: return on_refused(*h, frame);
-    case FrameType::reply: return on_reply(frame);
-    default: return;
+    case FrameType::challenge:
+      return on_challenge(*h, frame);
+    case FrameType::welcome:
+      return on_welcome(*h, frame);
+    case FrameType::refused:
+      return on_refused(*h, frame);
+    case FrameType::reply:
+      return on_reply(frame);
+    default:
+      return;
   }
 }
 
@@ -340,7 +343,8 @@ void Connection::on_challenge(const Header& h, std::string_view frame) {
   if (session_mac_ || awaiting_welcome_) return;
   std::string server_nonce, proof;
   try {
-    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize);
+    auto oh =
+        msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize);
     const auto& o = oh.get();
     if (o.type != msgpack::type::ARRAY || o.via.array.size != 2) return;
     server_nonce = o.via.array.ptr[0].as<syncmgr::Bytes>().data;
@@ -372,7 +376,8 @@ void Connection::on_challenge(const Header& h, std::string_view frame) {
   pk.pack_array(1);
   pk.pack_bin(protocol::kTagSize);
   pk.pack_bin_body(tag_view(mine).data(), protocol::kTagSize);
-  Header ah{protocol::kProtocolVersion, FrameType::auth, protocol::Direction::to_daemon, session_, 0};
+  Header ah{protocol::kProtocolVersion, FrameType::auth, protocol::Direction::to_daemon, session_,
+            0};
   send_raw(protocol::make_frame(ah, std::string_view(buf.data(), buf.size())));
   handshake_deadline_ = Clock::now() + kHandshakeRetry;
 }
@@ -407,7 +412,8 @@ void Connection::on_welcome(const Header& h, std::string_view frame) {
 void Connection::on_refused(const Header& h, std::string_view frame) {
   std::string kind, message;
   try {
-    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize);
+    auto oh =
+        msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize);
     auto pair = oh.get().as<std::pair<std::string, std::string>>();
     kind = pair.first;
     message = pair.second;
@@ -439,7 +445,8 @@ void Connection::on_refused(const Header& h, std::string_view frame) {
 void Connection::on_reply(std::string_view frame) {
   auto h = protocol::read_header(frame);
   if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
-  if (!protocol::verify_frame(*session_mac_, frame) || h->seq <= in_seq_) return;  // forged or replayed
+  if (!protocol::verify_frame(*session_mac_, frame) || h->seq <= in_seq_)
+    return;  // forged or replayed
   in_seq_ = h->seq;
   protocol::PayloadReader reader(protocol::sealed_payload(frame));
   try {

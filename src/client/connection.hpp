@@ -1,10 +1,11 @@
 // One client connection to syncmgrd: a DEALER socket owned by a private I/O thread.
 //
-// Caller threads never touch the socket: they queue a packed request, wake the I/O thread through an
-// eventfd and wait on their own condition variable, so many calls from many threads are in flight at
-// once and a slow call never stalls another. The I/O thread coalesces queued requests into frames,
-// seals them, sends heartbeats while the connection is idle or a call is waiting, handshakes again
-// (and resends unanswered calls) when the daemon has forgotten the session, e.g. after a restart.
+// Caller threads never touch the socket: they queue a packed request, wake the I/O thread through
+// an eventfd and wait on their own condition variable, so many calls from many threads are in
+// flight at once and a slow call never stalls another. The I/O thread coalesces queued requests
+// into frames, seals them, sends heartbeats while the connection is idle or a call is waiting,
+// handshakes again (and resends unanswered calls) when the daemon has forgotten the session, e.g.
+// after a restart.
 #pragma once
 
 #include <atomic>
@@ -62,6 +63,8 @@ class Connection {
   };
   enum class State { connecting, established, failed };
 
+  /// A packed server.* request the connection sends on its own (heartbeat, bye, cancel).
+  std::string server_request(std::string_view op, std::optional<std::uint64_t> arg = {});
   void run();
   void start_handshake();
   void on_frame(std::string_view frame);
@@ -107,7 +110,8 @@ class Connection {
   std::chrono::milliseconds session_timeout_{10000};
   Clock::time_point last_sent_;
   Clock::time_point last_received_;
-  std::unordered_map<std::uint64_t, bool> unanswered_;  // ids sent on this session, not yet answered
+  std::unordered_map<std::uint64_t, bool>
+      unanswered_;  // ids sent on this session, not yet answered
   std::thread io_;
 };
 

@@ -20,7 +20,8 @@ std::shared_ptr<detail::ObjectRef> Manager::open(std::string_view type, const st
                    ? client_->call("server.open", "", detail::pack_args(type, *name, params))
                    : client_->call("server.open", "",
                                    detail::pack_args(type, msgpack::type::nil_t(), params));
-  auto [actual, created] = detail::result_as<std::pair<std::string, bool>>(reply, "server.open", "");
+  auto [actual, created] =
+      detail::result_as<std::pair<std::string, bool>>(reply, "server.open", "");
   (void)created;
   auto ref = std::make_shared<detail::ObjectRef>();
   ref->client = client_;
@@ -33,32 +34,45 @@ NamespaceProxy Manager::Namespace(std::string_view name) {
   std::string n(name);
   return NamespaceProxy(open("namespace", &n));
 }
-NamespaceProxy Manager::Namespace() { return NamespaceProxy(open("namespace", nullptr)); }
+NamespaceProxy Manager::Namespace() {
+  return NamespaceProxy(open("namespace", nullptr));
+}
 DictProxy Manager::dict(std::string_view name) {
   std::string n(name);
   return DictProxy(open("dict", &n));
 }
-DictProxy Manager::dict() { return DictProxy(open("dict", nullptr)); }
+DictProxy Manager::dict() {
+  return DictProxy(open("dict", nullptr));
+}
 ListProxy Manager::list(std::string_view name) {
   std::string n(name);
   return ListProxy(open("list", &n));
 }
-ListProxy Manager::list() { return ListProxy(open("list", nullptr)); }
+ListProxy Manager::list() {
+  return ListProxy(open("list", nullptr));
+}
 
-LockProxy Manager::Lock(std::string_view name) { return LockProxy(open("lock", name, {})); }
-RLockProxy Manager::RLock(std::string_view name) { return RLockProxy(open("rlock", name, {})); }
+LockProxy Manager::Lock(std::string_view name) {
+  return LockProxy(open("lock", name, {}));
+}
+RLockProxy Manager::RLock(std::string_view name) {
+  return RLockProxy(open("rlock", name, {}));
+}
 SemaphoreProxy Manager::Semaphore(std::string_view name, std::int64_t value) {
   return SemaphoreProxy(open("semaphore", name, syncmgr::Value(Map{{"value", value}})));
 }
 BoundedSemaphoreProxy Manager::BoundedSemaphore(std::string_view name, std::int64_t value) {
-  return BoundedSemaphoreProxy(open("boundedsemaphore", name, syncmgr::Value(Map{{"value", value}})));
+  return BoundedSemaphoreProxy(
+      open("boundedsemaphore", name, syncmgr::Value(Map{{"value", value}})));
 }
 ConditionProxy Manager::Condition(std::string_view name, std::string_view lock_name) {
   syncmgr::Value params;
   if (!lock_name.empty()) params = syncmgr::Value(Map{{"lock", std::string(lock_name)}});
   return ConditionProxy(open("condition", name, params));
 }
-EventProxy Manager::Event(std::string_view name) { return EventProxy(open("event", name, {})); }
+EventProxy Manager::Event(std::string_view name) {
+  return EventProxy(open("event", name, {}));
+}
 BarrierProxy Manager::Barrier(std::string_view name, std::size_t parties,
                               std::function<void()> action, Timeout timeout) {
   syncmgr::Value t = timeout ? syncmgr::Value(timeout->count()) : syncmgr::Value();
@@ -68,17 +82,29 @@ BarrierProxy Manager::Barrier(std::string_view name, std::size_t parties,
   return BarrierProxy(open("barrier", name, params), std::move(action));
 }
 QueueProxy Manager::Queue(std::string_view name, std::size_t maxsize) {
-  return QueueProxy(open("queue", name, syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
+  return QueueProxy(
+      open("queue", name, syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
 }
 JoinableQueueProxy Manager::JoinableQueue(std::string_view name, std::size_t maxsize) {
   return JoinableQueueProxy(
-      open("joinablequeue", name, syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
+      open("joinablequeue", name,
+           syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
 }
 
-void Manager::remove(std::string_view name) { call<syncmgr::Value>("server.remove", "", name); }
-std::vector<ObjectInfo> Manager::objects() { return call<std::vector<ObjectInfo>>("server.list", ""); }
-void Manager::ping() { call<syncmgr::Value>("server.ping", ""); }
-syncmgr::Value Manager::stats() { return call<syncmgr::Value>("server.stats", ""); }
-void Manager::shutdown() { call<syncmgr::Value>("server.shutdown", ""); }
+void Manager::remove(std::string_view name) {
+  call<syncmgr::Value>("server.remove", "", name);
+}
+std::vector<ObjectInfo> Manager::objects() {
+  return call<std::vector<ObjectInfo>>("server.list", "");
+}
+void Manager::ping() {
+  call<syncmgr::Value>("server.ping", "");
+}
+syncmgr::Value Manager::stats() {
+  return call<syncmgr::Value>("server.stats", "");
+}
+void Manager::shutdown() {
+  call<syncmgr::Value>("server.shutdown", "");
+}
 
 }  // namespace syncmgr

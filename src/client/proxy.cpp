@@ -22,7 +22,9 @@ std::atomic<unsigned> g_fork_generation{0};
 std::once_flag g_atfork_once;
 std::mutex g_reconnect_mu;
 
-void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+void on_fork_child() {
+  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
 
 std::string load_key(const Options& o) {
   if (!o.authkey.empty()) return o.authkey;
@@ -43,17 +45,26 @@ std::string load_key(const Options& o) {
 
 std::string msgpack_type_name(const msgpack::object& o) {
   switch (o.type) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "bool";
+    case msgpack::type::NIL:
+      return "nil";
+    case msgpack::type::BOOLEAN:
+      return "bool";
     case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER: return "int";
+    case msgpack::type::NEGATIVE_INTEGER:
+      return "int";
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "str";
-    case msgpack::type::BIN: return "bin";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    default: return "ext";
+    case msgpack::type::FLOAT64:
+      return "float";
+    case msgpack::type::STR:
+      return "str";
+    case msgpack::type::BIN:
+      return "bin";
+    case msgpack::type::ARRAY:
+      return "array";
+    case msgpack::type::MAP:
+      return "map";
+    default:
+      return "ext";
   }
 }
 
@@ -120,8 +131,10 @@ msgpack::object_handle Client::call(std::string_view op, std::string_view target
                                     const msgpack::sbuffer& args) {
   Connection& c = connection();
   std::uint64_t id = c.next_id();
-  std::string what = target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
-  return c.call(id, pack_request(id, op, target, args), Clock::now() + options_.timeout, what, false);
+  std::string what =
+      target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
+  return c.call(id, pack_request(id, op, target, args), Clock::now() + options_.timeout, what,
+                false);
 }
 
 msgpack::object_handle Client::call_blocking(std::string_view op, std::string_view target,
@@ -132,7 +145,8 @@ msgpack::object_handle Client::call_blocking(std::string_view op, std::string_vi
   std::optional<Clock::time_point> deadline;
   // The daemon enforces the timeout; our own deadline only catches a daemon that does not answer.
   if (timeout)
-    deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout) + options_.timeout;
+    deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout) + options_.timeout;
   return c.call(id, pack_request(id, op, target, args), deadline, what, true);
 }
 
@@ -148,7 +162,8 @@ void Client::post(std::string_view op, std::string_view target, const msgpack::s
 
 void throw_conversion_error(const msgpack::object& o, const std::type_info& wanted,
                             std::string_view op, std::string_view target) {
-  std::string where = target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
+  std::string where =
+      target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
   throw TypeError(where + ": the stored value is " + msgpack_type_name(o) +
                   ", which does not convert to " + demangle(wanted));
 }

@@ -18,7 +18,8 @@ namespace syncmgr::protocol {
 
 std::string read_authkey_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot read key file " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error("cannot read key file " + path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -64,10 +65,12 @@ std::string generate_authkey_file() {
     text.push_back(hex[c >> 4]);
     text.push_back(hex[c & 15]);
   }
-  std::string path = base + "/syncmgrd-" + std::to_string(::getpid()) + "-" + text.substr(0, 8) + ".key";
+  std::string path =
+      base + "/syncmgrd-" + std::to_string(::getpid()) + "-" + text.substr(0, 8) + ".key";
   // O_EXCL: never reuse or follow a file someone else placed there.
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) throw std::runtime_error("cannot create key file " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error("cannot create key file " + path + ": " + std::strerror(errno));
   text.push_back('\n');
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ok = (::close(fd) == 0) && ok;

@@ -5,8 +5,9 @@
 
 namespace syncmgr::protocol {
 
-/// Reads a key file: its bytes, less one trailing newline. Throws std::runtime_error with a one-line
-/// reason if the file is unreadable, shorter than 32 bytes, or readable by group or others.
+/// Reads a key file: its bytes, less one trailing newline. Throws std::runtime_error with a
+/// one-line reason if the file is unreadable, shorter than 32 bytes, or readable by group or
+/// others.
 std::string read_authkey_file(const std::string& path);
 
 /// Creates a new mode-0600 file holding 64 random hex digits and a newline; returns its path.

@@ -6,7 +6,8 @@ namespace {
 
 Tag labelled(Hmac& authkey, std::string_view label, const HandshakeInputs& in) {
   char sid[8];
-  for (int i = 0; i < 8; ++i) sid[i] = static_cast<char>((in.session >> (56 - 8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    sid[i] = static_cast<char>((in.session >> (56 - 8 * i)) & 0xff);
   return authkey.mac({label, in.client_nonce, in.server_nonce, std::string_view(sid, 8)});
 }
 

@@ -1,7 +1,7 @@
 // The mutual challenge-response handshake (docs/PROTOCOL.md, "Handshake").
 //
-// Both sides contribute a fresh 32-byte nonce. The daemon proves first, so a client never computes a
-// proof for a peer that has not shown it knows the key. Each proof and the session key are
+// Both sides contribute a fresh 32-byte nonce. The daemon proves first, so a client never computes
+// a proof for a peer that has not shown it knows the key. Each proof and the session key are
 // HMAC-SHA256 under the shared key with a distinct label, so no value can be replayed as another.
 #pragma once
 

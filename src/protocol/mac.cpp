@@ -33,7 +33,9 @@ Hmac::Hmac(std::string_view key) : ctx_(EVP_MAC_CTX_new(hmac_algorithm())) {
   }
 }
 
-Hmac::~Hmac() { EVP_MAC_CTX_free(ctx_); }
+Hmac::~Hmac() {
+  EVP_MAC_CTX_free(ctx_);
+}
 
 Hmac& Hmac::operator=(Hmac&& other) noexcept {
   if (this != &other) {
@@ -64,7 +66,8 @@ Tag Hmac::finish() {
 
 Tag Hmac::mac(std::initializer_list<std::string_view> parts) {
   begin();
-  for (auto p : parts) update(p);
+  for (auto p : parts)
+    update(p);
   return finish();
 }
 

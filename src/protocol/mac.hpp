@@ -1,7 +1,8 @@
 // HMAC-SHA256 with a pre-keyed, reusable OpenSSL context.
 //
-// OpenSSL 3's one-shot HMAC() fetches the algorithm and expands the key on every call (microseconds);
-// a keyed EVP_MAC_CTX re-initialised with a null key reuses the expanded key (a fraction of that).
+// OpenSSL 3's one-shot HMAC() fetches the algorithm and expands the key on every call
+// (microseconds); a keyed EVP_MAC_CTX re-initialised with a null key reuses the expanded key (a
+// fraction of that).
 #pragma once
 
 #include <array>

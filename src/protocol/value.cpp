@@ -51,27 +51,37 @@ int compare_numbers(const Value& a, const Value& b) {
   return 2;  // NaN involved: unordered and unequal
 }
 
-std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+std::size_t mix(std::size_t h, std::size_t v) {
+  return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
 
 }  // namespace
 
 Value::Kind Value::kind() const noexcept {
   switch (v_.index()) {
-    case kNil: return Kind::nil;
-    case kBool: return Kind::boolean;
+    case kNil:
+      return Kind::nil;
+    case kBool:
+      return Kind::boolean;
     case kInt:
-    case kUint: return Kind::integer;
-    case kDouble: return Kind::floating;
-    case kStr: return Kind::string;
-    case kBin: return Kind::binary;
-    case kArray: return Kind::array;
-    default: return Kind::map;
+    case kUint:
+      return Kind::integer;
+    case kDouble:
+      return Kind::floating;
+    case kStr:
+      return Kind::string;
+    case kBin:
+      return Kind::binary;
+    case kArray:
+      return Kind::array;
+    default:
+      return Kind::map;
   }
 }
 
 std::string_view Value::type_name() const noexcept {
-  static constexpr std::string_view names[] = {"nil", "bool", "int",   "int",
-                                               "float", "str", "bin", "array", "map"};
+  static constexpr std::string_view names[] = {"nil", "bool", "int",   "int", "float",
+                                               "str", "bin",  "array", "map"};
   return names[v_.index()];
 }
 
@@ -97,11 +107,16 @@ std::uint64_t Value::as_uint() const {
 }
 double Value::as_double() const {
   switch (v_.index()) {
-    case kDouble: return std::get<double>(v_);
-    case kInt: return static_cast<double>(std::get<std::int64_t>(v_));
-    case kUint: return static_cast<double>(std::get<std::uint64_t>(v_));
-    case kBool: return std::get<bool>(v_);
-    default: wrong_type(*this, "float");
+    case kDouble:
+      return std::get<double>(v_);
+    case kInt:
+      return static_cast<double>(std::get<std::int64_t>(v_));
+    case kUint:
+      return static_cast<double>(std::get<std::uint64_t>(v_));
+    case kBool:
+      return std::get<bool>(v_);
+    default:
+      wrong_type(*this, "float");
   }
 }
 const std::string& Value::as_string() const {
@@ -133,10 +148,14 @@ bool operator==(const Value& a, const Value& b) noexcept {
   if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
   if (a.v_.index() != b.v_.index()) return false;
   switch (a.v_.index()) {
-    case kNil: return true;
-    case kStr: return std::get<std::string>(a.v_) == std::get<std::string>(b.v_);
-    case kBin: return std::get<Bytes>(a.v_) == std::get<Bytes>(b.v_);
-    case kArray: return std::get<Array>(a.v_) == std::get<Array>(b.v_);
+    case kNil:
+      return true;
+    case kStr:
+      return std::get<std::string>(a.v_) == std::get<std::string>(b.v_);
+    case kBin:
+      return std::get<Bytes>(a.v_) == std::get<Bytes>(b.v_);
+    case kArray:
+      return std::get<Array>(a.v_) == std::get<Array>(b.v_);
     default: {
       // Maps are equal when they hold the same key -> value pairs, whatever their order.
       const Map& x = std::get<Map>(a.v_);
@@ -183,7 +202,8 @@ std::optional<int> compare(const Value& a, const Value& b) noexcept {
       }
       return x.size() < y.size() ? -1 : x.size() > y.size();
     }
-    default: return std::nullopt;  // nil, map: unorderable
+    default:
+      return std::nullopt;  // nil, map: unorderable
   }
 }
 
@@ -198,9 +218,12 @@ bool Value::hashable() const noexcept {
 
 std::size_t Value::hash() const noexcept {
   switch (v_.index()) {
-    case kNil: return 0x5bd1e995;
-    case kBool: return std::hash<std::int64_t>{}(std::get<bool>(v_));
-    case kInt: return std::hash<std::int64_t>{}(std::get<std::int64_t>(v_));
+    case kNil:
+      return 0x5bd1e995;
+    case kBool:
+      return std::hash<std::int64_t>{}(std::get<bool>(v_));
+    case kInt:
+      return std::hash<std::int64_t>{}(std::get<std::int64_t>(v_));
     case kUint: {
       // Integral-valued doubles must hash like the integer they equal.
       return std::hash<std::uint64_t>{}(std::get<std::uint64_t>(v_));
@@ -215,14 +238,18 @@ std::size_t Value::hash() const noexcept {
       }
       return std::hash<double>{}(d);
     }
-    case kStr: return std::hash<std::string>{}(std::get<std::string>(v_));
-    case kBin: return mix(7, std::hash<std::string>{}(std::get<Bytes>(v_).data));
+    case kStr:
+      return std::hash<std::string>{}(std::get<std::string>(v_));
+    case kBin:
+      return mix(7, std::hash<std::string>{}(std::get<Bytes>(v_).data));
     case kArray: {
       std::size_t h = 11;
-      for (const auto& e : std::get<Array>(v_)) h = mix(h, e.hash());
+      for (const auto& e : std::get<Array>(v_))
+        h = mix(h, e.hash());
       return h;
     }
-    default: return 13;  // maps are not hashable; callers check hashable() first
+    default:
+      return 13;  // maps are not hashable; callers check hashable() first
   }
 }
 
@@ -230,18 +257,30 @@ namespace {
 void append_repr(std::string& out, const Value& v) {
   const auto& var = v.variant();
   switch (var.index()) {
-    case kNil: out += "null"; break;
-    case kBool: out += std::get<bool>(var) ? "true" : "false"; break;
-    case kInt: out += std::to_string(std::get<std::int64_t>(var)); break;
-    case kUint: out += std::to_string(std::get<std::uint64_t>(var)); break;
+    case kNil:
+      out += "null";
+      break;
+    case kBool:
+      out += std::get<bool>(var) ? "true" : "false";
+      break;
+    case kInt:
+      out += std::to_string(std::get<std::int64_t>(var));
+      break;
+    case kUint:
+      out += std::to_string(std::get<std::uint64_t>(var));
+      break;
     case kDouble: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", std::get<double>(var));
       out += buf;
       break;
     }
-    case kStr: out += '"' + std::get<std::string>(var) + '"'; break;
-    case kBin: out += "bin[" + std::to_string(std::get<Bytes>(var).data.size()) + "]"; break;
+    case kStr:
+      out += '"' + std::get<std::string>(var) + '"';
+      break;
+    case kBin:
+      out += "bin[" + std::to_string(std::get<Bytes>(var).data.size()) + "]";
+      break;
     case kArray: {
       out += '[';
       const char* sep = "";
@@ -290,17 +329,32 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
                                                              syncmgr::Value& v) const {
     using syncmgr::Value;
     switch (o.type) {
-      case msgpack::type::NIL: v = Value(); break;
-      case msgpack::type::BOOLEAN: v = Value(o.via.boolean); break;
-      case msgpack::type::POSITIVE_INTEGER: v = Value(o.via.u64); break;
-      case msgpack::type::NEGATIVE_INTEGER: v = Value(o.via.i64); break;
+      case msgpack::type::NIL:
+        v = Value();
+        break;
+      case msgpack::type::BOOLEAN:
+        v = Value(o.via.boolean);
+        break;
+      case msgpack::type::POSITIVE_INTEGER:
+        v = Value(o.via.u64);
+        break;
+      case msgpack::type::NEGATIVE_INTEGER:
+        v = Value(o.via.i64);
+        break;
       case msgpack::type::FLOAT32:
-      case msgpack::type::FLOAT64: v = Value(o.via.f64); break;
-      case msgpack::type::STR: v = Value(std::string(o.via.str.ptr, o.via.str.size)); break;
-      case msgpack::type::BIN: v = Value(syncmgr::Bytes{std::string(o.via.bin.ptr, o.via.bin.size)}); break;
+      case msgpack::type::FLOAT64:
+        v = Value(o.via.f64);
+        break;
+      case msgpack::type::STR:
+        v = Value(std::string(o.via.str.ptr, o.via.str.size));
+        break;
+      case msgpack::type::BIN:
+        v = Value(syncmgr::Bytes{std::string(o.via.bin.ptr, o.via.bin.size)});
+        break;
       case msgpack::type::ARRAY: {
         syncmgr::Array a(o.via.array.size);
-        for (uint32_t i = 0; i < o.via.array.size; ++i) o.via.array.ptr[i].convert(a[i]);
+        for (uint32_t i = 0; i < o.via.array.size; ++i)
+          o.via.array.ptr[i].convert(a[i]);
         v = Value(std::move(a));
         break;
       }
@@ -313,7 +367,8 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
         v = Value(std::move(m));
         break;
       }
-      default: throw msgpack::type_error();  // ext types carry no meaning for syncmgr
+      default:
+        throw msgpack::type_error();  // ext types carry no meaning for syncmgr
     }
     return o;
   }

@@ -5,12 +5,14 @@ namespace syncmgr::protocol {
 namespace {
 
 void put_u64(std::string& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 std::uint64_t get_u64(const unsigned char* p) {
   std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | p[i];
   return v;
 }
 

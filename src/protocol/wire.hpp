@@ -56,6 +56,8 @@ bool verify_frame(Hmac& key, std::string_view frame);
 inline std::string_view sealed_payload(std::string_view frame) {
   return frame.substr(kHeaderSize, frame.size() - kHeaderSize - kTagSize);
 }
-inline std::string_view unsealed_payload(std::string_view frame) { return frame.substr(kHeaderSize); }
+inline std::string_view unsealed_payload(std::string_view frame) {
+  return frame.substr(kHeaderSize);
+}
 
 }  // namespace syncmgr::protocol

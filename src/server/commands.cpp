@@ -12,8 +12,8 @@ void CommandTable::add(std::string name, int min_args, int max_args, CommandFlag
   auto dot = name.find('.');
   bool is_server_op = name.compare(0, dot, "server") == 0;
   std::string key = name;
-  auto [it, inserted] =
-      commands_.emplace(std::move(key), Command{std::move(name), {}, min_args, max_args, flags, handler});
+  auto [it, inserted] = commands_.emplace(
+      std::move(key), Command{std::move(name), {}, min_args, max_args, flags, handler});
   // The type view points into the map's key, which never moves while the table lives.
   if (!is_server_op) it->second.type = std::string_view(it->first).substr(0, dot);
   (void)inserted;
@@ -24,7 +24,9 @@ const Command* CommandTable::find(std::string_view op) const {
   return it == commands_.end() ? nullptr : &it->second;
 }
 
-void CommandTable::add_type(std::string_view type, Factory factory) { types_[type] = factory; }
+void CommandTable::add_type(std::string_view type, Factory factory) {
+  types_[type] = factory;
+}
 
 Factory CommandTable::factory(std::string_view type) const {
   auto it = types_.find(type);
@@ -33,7 +35,8 @@ Factory CommandTable::factory(std::string_view type) const {
 
 std::vector<std::string> CommandTable::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, cmd] : commands_) out.push_back(name);
+  for (const auto& [name, cmd] : commands_)
+    out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
 }

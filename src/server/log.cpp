@@ -11,8 +11,12 @@ LogLevel g_level = LogLevel::info;
 const char* const kNames[] = {"error", "warn", "info", "debug"};
 }  // namespace
 
-void set_log_level(LogLevel level) { g_level = level; }
-bool log_enabled(LogLevel level) { return level <= g_level; }
+void set_log_level(LogLevel level) {
+  g_level = level;
+}
+bool log_enabled(LogLevel level) {
+  return level <= g_level;
+}
 
 bool parse_log_level(const char* text, LogLevel& out) {
   for (int i = 0; i < 4; ++i) {

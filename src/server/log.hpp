@@ -14,10 +14,10 @@ bool parse_log_level(const char* text, LogLevel& out);
 
 void log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define SYNCMGR_LOG(level, ...)                                                               \
-  do {                                                                                        \
-    if (::syncmgr::server::log_enabled(::syncmgr::server::LogLevel::level))                   \
-      ::syncmgr::server::log(::syncmgr::server::LogLevel::level, __VA_ARGS__);                \
+#define SYNCMGR_LOG(level, ...)                                                \
+  do {                                                                         \
+    if (::syncmgr::server::log_enabled(::syncmgr::server::LogLevel::level))    \
+      ::syncmgr::server::log(::syncmgr::server::LogLevel::level, __VA_ARGS__); \
   } while (0)
 
 }  // namespace syncmgr::server

@@ -1,5 +1,5 @@
-// The server-side object model: every hosted object derives from Object, and every operation returns
-// an OpResult (a value or an error), never throws across dispatch.
+// The server-side object model: every hosted object derives from Object, and every operation
+// returns an OpResult (a value or an error), never throws across dispatch.
 #pragma once
 
 #include <cstdint>

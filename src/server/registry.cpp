@@ -45,7 +45,8 @@ OpResult<Registry::Opened> Registry::open(std::string_view type, const Value& na
       return Opened{key, false};
     }
     if (key[0] == '~')
-      return Err{err::name, "no object named '" + key + "' (names starting with '~' are generated, never created by name)"};
+      return Err{err::name, "no object named '" + key +
+                                "' (names starting with '~' are generated, never created by name)"};
   }
   auto made = make(params);
   if (!made.ok()) return made.error();
@@ -102,7 +103,8 @@ void Registry::release_session(std::uint64_t session) {
 }
 
 void Registry::for_each(const std::function<void(const Object&)>& fn) const {
-  for (const auto& [name, obj] : objects_) fn(*obj);
+  for (const auto& [name, obj] : objects_)
+    fn(*obj);
 }
 
 }  // namespace syncmgr::server

@@ -1,11 +1,11 @@
 // The named objects of one daemon.
 //
 // Lifetime: a named object lives until server.remove. An object opened without a name gets a unique
-// generated name (never reused within a daemon's lifetime: a per-instance random prefix and a counter)
-// and is *temporary*: every session that opens it holds it, and it is freed when the last holder
-// releases it (server.release, sent by the client library when its last proxy to it is destroyed) or
-// its session ends (closed, or expired after missing heartbeats). So a long-running daemon frees what
-// nobody can reach, and a crashed client cannot leak objects.
+// generated name (never reused within a daemon's lifetime: a per-instance random prefix and a
+// counter) and is *temporary*: every session that opens it holds it, and it is freed when the last
+// holder releases it (server.release, sent by the client library when its last proxy to it is
+// destroyed) or its session ends (closed, or expired after missing heartbeats). So a long-running
+// daemon frees what nobody can reach, and a crashed client cannot leak objects.
 #pragma once
 
 #include <cstdint>

@@ -74,8 +74,10 @@ Server::Server(ServerOptions options)
 Server::~Server() = default;
 
 void Server::run(int stop_fd) {
-  for (const auto& ep : endpoints_) SYNCMGR_LOG(info, "listening on %s", ep.c_str());
-  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, stop_fd, ZMQ_POLLIN, 0}};
+  for (const auto& ep : endpoints_)
+    SYNCMGR_LOG(info, "listening on %s", ep.c_str());
+  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+                             {nullptr, stop_fd, ZMQ_POLLIN, 0}};
   int nitems = stop_fd >= 0 ? 2 : 1;
   auto tick_every = std::clamp(options_.session_timeout / 4, std::chrono::milliseconds(10),
                                std::chrono::milliseconds(1000));
@@ -116,7 +118,8 @@ void Server::run(int stop_fd) {
 }
 
 void Server::tick(Clock::time_point now) {
-  for (auto id : sessions_.expire(now)) end_session(id, "expired (no frame within the session timeout)");
+  for (auto id : sessions_.expire(now))
+    end_session(id, "expired (no frame within the session timeout)");
   if (now - rate_window_start_ >= std::chrono::seconds(1)) {
     double secs = std::chrono::duration<double>(now - rate_window_start_).count();
     ops_per_second_ = static_cast<double>(ops_total_ - ops_at_window_start_) / secs;
@@ -183,11 +186,10 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
   }
   if (header->version != protocol::kProtocolVersion) {
     ++rejected_frames_;
-    send_frame(routing_id,
-               refused_frame(0, err::protocol,
-                             "protocol version " + std::to_string(header->version) +
-                                 " is not supported; this daemon speaks version " +
-                                 std::to_string(protocol::kProtocolVersion)));
+    send_frame(routing_id, refused_frame(0, err::protocol,
+                                         "protocol version " + std::to_string(header->version) +
+                                             " is not supported; this daemon speaks version " +
+                                             std::to_string(protocol::kProtocolVersion)));
     return;
   }
   if (header->direction != protocol::Direction::to_daemon) {
@@ -197,11 +199,10 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
   }
   if (frame.size() > options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize) {
     ++rejected_frames_;
-    send_frame(routing_id,
-               refused_frame(header->session, err::protocol,
-                             "message of " + std::to_string(frame.size()) +
-                                 " bytes exceeds the limit of " +
-                                 std::to_string(options_.max_message_size)));
+    send_frame(routing_id, refused_frame(header->session, err::protocol,
+                                         "message of " + std::to_string(frame.size()) +
+                                             " bytes exceeds the limit of " +
+                                             std::to_string(options_.max_message_size)));
     return;
   }
   switch (header->type) {
@@ -215,10 +216,12 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
       send_frame(routing_id, ans.frame);
       return;
     }
-    case FrameType::request: break;
+    case FrameType::request:
+      break;
     default:
       ++rejected_frames_;
-      send_frame(routing_id, refused_frame(header->session, err::protocol, "unexpected frame type"));
+      send_frame(routing_id,
+                 refused_frame(header->session, err::protocol, "unexpected frame type"));
       return;
   }
 
@@ -239,13 +242,14 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
   }
   if (header->seq <= session->last_in_seq) {
     ++rejected_frames_;
-    SYNCMGR_LOG(warn, "session %016llx: replayed or reordered frame (seq %llu, last %llu) discarded",
-                static_cast<unsigned long long>(session->id),
-                static_cast<unsigned long long>(header->seq),
-                static_cast<unsigned long long>(session->last_in_seq));
-    send_frame(routing_id, refused_frame(header->session, err::auth,
-                                         "replayed or reordered frame (sequence number " +
-                                             std::to_string(header->seq) + " already used); discarded"));
+    SYNCMGR_LOG(
+        warn, "session %016llx: replayed or reordered frame (seq %llu, last %llu) discarded",
+        static_cast<unsigned long long>(session->id), static_cast<unsigned long long>(header->seq),
+        static_cast<unsigned long long>(session->last_in_seq));
+    send_frame(routing_id,
+               refused_frame(header->session, err::auth,
+                             "replayed or reordered frame (sequence number " +
+                                 std::to_string(header->seq) + " already used); discarded"));
     return;
   }
   session->last_in_seq = header->seq;
@@ -258,7 +262,8 @@ void Server::on_request(Session& session, std::string_view payload) {
   msgpack::sbuffer out;
   protocol::PayloadReader reader(payload);
   try {
-    while (auto oh = reader.next()) dispatch(session, oh->get(), out);
+    while (auto oh = reader.next())
+      dispatch(session, oh->get(), out);
   } catch (const std::exception& e) {
     // Authenticated but not valid msgpack: answer under request id 0 and skip the rest.
     protocol::pack_error_reply(out, 0, err::protocol,
@@ -270,7 +275,8 @@ void Server::on_request(Session& session, std::string_view payload) {
     send_frame(session.routing_id,
                protocol::seal_frame(session.key, h, std::string_view(out.data(), out.size())));
   }
-  for (auto id : closing_) end_session(id, "closed by client");
+  for (auto id : closing_)
+    end_session(id, "closed by client");
   closing_.clear();
 }
 
@@ -299,14 +305,16 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
     return fail(id, err::type, arity_message(*cmd, f[3].via.array.size));
 
   std::string_view target;
-  if (f[2].type == msgpack::type::STR) target = std::string_view(f[2].via.str.ptr, f[2].via.str.size);
+  if (f[2].type == msgpack::type::STR)
+    target = std::string_view(f[2].via.str.ptr, f[2].via.str.size);
   Object* obj = nullptr;
   if (!cmd->type.empty()) {
     obj = registry_.find(target);
     if (obj == nullptr) return fail(id, err::name, "no object named '" + std::string(target) + "'");
     if (obj->type() != cmd->type)
-      return fail(id, err::type, "'" + std::string(target) + "' is a " + std::string(obj->type()) +
-                                     ", not a " + std::string(cmd->type));
+      return fail(id, err::type,
+                  "'" + std::string(target) + "' is a " + std::string(obj->type()) + ", not a " +
+                      std::string(cmd->type));
   }
 
   std::vector<Value> args(static_cast<std::size_t>(argc));
@@ -314,12 +322,23 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
     try {
       f[3].via.array.ptr[i].convert(args[static_cast<std::size_t>(i)]);
     } catch (const std::exception&) {
-      return fail(id, err::type, cmd->name + ": argument " + std::to_string(i + 1) +
-                                     " is a msgpack ext value, which syncmgr does not store");
+      return fail(id, err::type,
+                  cmd->name + ": argument " + std::to_string(i + 1) +
+                      " is a msgpack ext value, which syncmgr does not store");
     }
   }
 
-  Ctx ctx{*this, registry_, session, id, target, obj, args, false, false, Value(), Clock::time_point::max()};
+  Ctx ctx{*this,
+          registry_,
+          session,
+          id,
+          target,
+          obj,
+          args,
+          false,
+          false,
+          Value(),
+          Clock::time_point::max()};
   Clock::time_point deadline = Clock::time_point::max();
   if (has(cmd->flags, CommandFlags::blocking)) {
     // The last two args of a blocking op: block (bool) and timeout (seconds, or nil for none).
@@ -333,8 +352,8 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
       double secs = timeout.as_double();
       if (!(secs >= 0)) return fail(id, err::value, cmd->name + ": timeout must be non-negative");
       secs = std::min(secs, 1e9);  // about 30 years: far enough to be "none", near enough to add
-      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(secs));
+      deadline = Clock::now() +
+                 std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
     }
     // A zero timeout never waits: answer at once rather than at the next deadline check.
     ctx.may_wait = block.as_bool() && deadline > Clock::now();
@@ -368,7 +387,9 @@ Reply Server::run_handler(const Command& cmd, Ctx& ctx) {
   } catch (const syncmgr::Error& e) {
     // Value accessors throw TypeError/ValueError for mismatched stored values.
     std::string msg = e.what();
-    return Err{e.kind() == "TypeError" ? err::type : e.kind() == "ValueError" ? err::value : err::internal,
+    return Err{e.kind() == "TypeError"    ? err::type
+               : e.kind() == "ValueError" ? err::value
+                                          : err::internal,
                msg.substr(std::min(msg.size(), e.kind().size() + 2))};
   } catch (const std::exception& e) {
     SYNCMGR_LOG(error, "internal error in %s: %s", cmd.name.c_str(), e.what());
@@ -390,15 +411,15 @@ void Server::send_reply(std::uint64_t session_id, std::uint64_t request_id, Repl
   if (session == nullptr) return;
   msgpack::sbuffer out;
   pack_reply(out, request_id, r, cmd, target);
-  Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client, session->id,
-           ++session->out_seq};
+  Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
+           session->id, ++session->out_seq};
   send_frame(session->routing_id,
              protocol::seal_frame(session->key, h, std::string_view(out.data(), out.size())));
 }
 
 Reply Server::rerun(Waiter& w, Object& obj, bool timed_out) {
   Session* session = sessions_.find(w.session);
-  Ctx ctx{*this,  registry_, *session, w.request_id, w.target, &obj,
+  Ctx ctx{*this,  registry_, *session, w.request_id, w.target,  &obj,
           w.args, false,     false,    Value(),      w.deadline};
   ctx.may_wait = !timed_out;
   ctx.timed_out = timed_out;

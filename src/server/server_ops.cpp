@@ -13,10 +13,14 @@ namespace err = protocol::err;
 using F = CommandFlags;
 
 // server.ping -> "pong"
-Reply ping(Ctx&) { return Value("pong"); }
+Reply ping(Ctx&) {
+  return Value("pong");
+}
 
 // server.heartbeat -> nil. Any frame renews the session's lease; this one exists for idle clients.
-Reply heartbeat(Ctx&) { return Value(); }
+Reply heartbeat(Ctx&) {
+  return Value();
+}
 
 // server.bye -> nil, then the session ends and its temporary objects are released.
 Reply bye(Ctx& c) {
@@ -72,7 +76,8 @@ Reply list(Ctx& c) {
   std::sort(objs.begin(), objs.end(), [](auto* a, auto* b) { return a->name < b->name; });
   Array out;
   out.reserve(objs.size());
-  for (auto* o : objs) out.push_back(describe_object(*o));
+  for (auto* o : objs)
+    out.push_back(describe_object(*o));
   return Value(std::move(out));
 }
 

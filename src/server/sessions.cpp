@@ -37,7 +37,8 @@ std::string refused_frame(std::uint64_t session, std::string_view kind, std::str
   pk.pack_array(2);
   pk.pack(kind);
   pk.pack(message);
-  Header h{protocol::kProtocolVersion, FrameType::refused, protocol::Direction::to_client, session, 0};
+  Header h{protocol::kProtocolVersion, FrameType::refused, protocol::Direction::to_client, session,
+           0};
   return protocol::make_frame(h, std::string_view(buf.data(), buf.size()));
 }
 
@@ -55,7 +56,9 @@ void AuthFailures::record(const std::string& peer, Clock::time_point now, const 
   if (e.logged < kLoggedFailuresPerWindow) {
     ++e.logged;
     SYNCMGR_LOG(warn, "authentication failure from %s: %s%s", peer.c_str(), what,
-                e.logged == kLoggedFailuresPerWindow ? " (further failures from this peer are not logged for a minute)" : "");
+                e.logged == kLoggedFailuresPerWindow
+                    ? " (further failures from this peer are not logged for a minute)"
+                    : "");
   }
   if (e.count >= kFailuresBeforeLockout && now >= e.locked_until) {
     e.locked_until = now + kLockout;
@@ -73,18 +76,19 @@ std::string SessionTable::refuse(std::uint64_t session, std::string_view kind,
   return refused_frame(session, kind, message);
 }
 
-HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame,
-                                       const std::string&, const std::string& peer) {
+HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame, const std::string&,
+                                       const std::string& peer) {
   auto now = Clock::now();
   if (failures_.locked_out(peer, now))
-    return {refuse(0, err::auth, "too many authentication failures from " + peer + "; retry later")};
+    return {
+        refuse(0, err::auth, "too many authentication failures from " + peer + "; retry later")};
   if (pending_.size() >= kMaxPendingHandshakes)
     return {refuse(0, err::protocol, "too many handshakes in progress; retry later")};
   std::string client_nonce;
   try {
-    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize,
-                              frame.size() - protocol::kHeaderSize, nullptr, nullptr,
-                              protocol::unpack_limits(frame.size()));
+    auto oh =
+        msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize,
+                        nullptr, nullptr, protocol::unpack_limits(frame.size()));
     const auto& o = oh.get();
     if (o.type != msgpack::type::ARRAY || o.via.array.size != 2 ||
         !read_fixed_bin(o.via.array.ptr[1], protocol::kNonceSize, client_nonce))
@@ -123,9 +127,9 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
   pending_.erase(it);  // one attempt per challenge: a wrong proof cannot be retried against it
   std::string proof;
   try {
-    auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize,
-                              frame.size() - protocol::kHeaderSize, nullptr, nullptr,
-                              protocol::unpack_limits(frame.size()));
+    auto oh =
+        msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize,
+                        nullptr, nullptr, protocol::unpack_limits(frame.size()));
     const auto& o = oh.get();
     if (o.type != msgpack::type::ARRAY || o.via.array.size != 1 ||
         !read_fixed_bin(o.via.array.ptr[0], protocol::kTagSize, proof))
@@ -138,11 +142,17 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
   protocol::Tag expected = protocol::client_proof(authkey_, in);
   if (!protocol::tags_equal(reinterpret_cast<const unsigned char*>(proof.data()), expected)) {
     failures_.record(peer, now, "wrong key (client proof did not verify)");
-    return {refuse(h.session, err::auth, "authentication failed: the client's key does not match the daemon's")};
+    return {refuse(h.session, err::auth,
+                   "authentication failed: the client's key does not match the daemon's")};
   }
-  auto s = std::make_unique<Session>(Session{h.session, routing_id,
-                                             protocol::Hmac(protocol::session_key(authkey_, in)), 0,
-                                             0, now, peer, {}});
+  auto s = std::make_unique<Session>(Session{h.session,
+                                             routing_id,
+                                             protocol::Hmac(protocol::session_key(authkey_, in)),
+                                             0,
+                                             0,
+                                             now,
+                                             peer,
+                                             {}});
   Session* session = s.get();
   sessions_.emplace(h.session, std::move(s));
 
@@ -159,7 +169,8 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
             h.session, ++session->out_seq};
   SYNCMGR_LOG(info, "session %016llx opened from %s", static_cast<unsigned long long>(h.session),
               peer.c_str());
-  return {protocol::seal_frame(session->key, wh, std::string_view(buf.data(), buf.size())), session};
+  return {protocol::seal_frame(session->key, wh, std::string_view(buf.data(), buf.size())),
+          session};
 }
 
 Session* SessionTable::find(std::uint64_t id) {
@@ -167,7 +178,9 @@ Session* SessionTable::find(std::uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-void SessionTable::close(std::uint64_t id) { sessions_.erase(id); }
+void SessionTable::close(std::uint64_t id) {
+  sessions_.erase(id);
+}
 
 std::vector<std::uint64_t> SessionTable::expire(Clock::time_point now) {
   std::vector<std::uint64_t> idle;

@@ -3,7 +3,8 @@
 //
 // A session is created by a successful handshake and identified by a random 64-bit id carried in
 // every frame header. It ends when the client says bye or when no frame arrives from it for the
-// session timeout (clients send heartbeats every third of it). Ending a session releases what it holds.
+// session timeout (clients send heartbeats every third of it). Ending a session releases what it
+// holds.
 #pragma once
 
 #include <chrono>

@@ -56,7 +56,8 @@ std::vector<std::uint64_t> WaiterTable::of_session(std::uint64_t session) const 
   std::vector<std::uint64_t> out;
   auto s = by_session_.find(session);
   if (s == by_session_.end()) return out;
-  for (const auto& [req, id] : s->second) out.push_back(id);
+  for (const auto& [req, id] : s->second)
+    out.push_back(id);
   return out;
 }
 

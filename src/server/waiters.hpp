@@ -3,10 +3,11 @@
 //
 // Contract: a waiter is created when a blocking handler answers "parked" and ends exactly once, by
 // one of: served (a later run of its handler answered), timed out (its deadline passed: the handler
-// runs once more with timed_out set and gives its timeout answer), cancelled (server.cancel from its
-// session, or its object removed: an error reply), or dropped with its session (no one to answer).
-// Each object keeps its waiters in arrival order (FIFO); this table indexes them by id, by deadline
-// and by session. Deadlines live in one ordered set whose first entry bounds the loop's poll timeout.
+// runs once more with timed_out set and gives its timeout answer), cancelled (server.cancel from
+// its session, or its object removed: an error reply), or dropped with its session (no one to
+// answer). Each object keeps its waiters in arrival order (FIFO); this table indexes them by id, by
+// deadline and by session. Deadlines live in one ordered set whose first entry bounds the loop's
+// poll timeout.
 #pragma once
 
 #include <chrono>

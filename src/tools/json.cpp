@@ -24,7 +24,8 @@ class Parser {
 
  private:
   void skip_ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+      ++i_;
   }
   bool eat(char c) {
     skip_ws();
@@ -89,21 +90,24 @@ class Parser {
     if (i_ < s_.size() && s_[i_] == '-') ++i_;
     bool integral = true;
     std::size_t digits = 0;
-    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) ++i_, ++digits;
+    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_])))
+      ++i_, ++digits;
     if (digits == 0) return std::nullopt;
     if (digits > 1 && s_[i_ - digits] == '0') return std::nullopt;  // no leading zeros: 007
     if (i_ < s_.size() && s_[i_] == '.') {
       integral = false;
       ++i_;
       if (i_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[i_]))) return std::nullopt;
-      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
+      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_])))
+        ++i_;
     }
     if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
       integral = false;
       ++i_;
       if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
       if (i_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[i_]))) return std::nullopt;
-      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
+      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_])))
+        ++i_;
     }
     std::string text(s_.substr(start, i_ - start));
     if (integral) {
@@ -143,10 +147,14 @@ class Parser {
     for (int k = 0; k < 4; ++k) {
       char c = s_[i_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
-      else return std::nullopt;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        return std::nullopt;
     }
     return v;
   }
@@ -165,14 +173,30 @@ class Parser {
       if (i_ >= s_.size()) return std::nullopt;
       char e = s_[i_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           auto cp = hex4();
           if (!cp) return std::nullopt;
@@ -187,7 +211,8 @@ class Parser {
           append_utf8(out, *cp);
           break;
         }
-        default: return std::nullopt;
+        default:
+          return std::nullopt;
       }
     }
     return std::nullopt;
@@ -201,11 +226,21 @@ void write_string(std::string& out, const std::string& s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -224,7 +259,8 @@ std::string base64(const std::string& in) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+    unsigned n = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
                  static_cast<unsigned char>(in[i + 2]);
     out += t[n >> 18];
     out += t[(n >> 12) & 63];
@@ -244,8 +280,12 @@ std::string base64(const std::string& in) {
 
 void write(std::string& out, const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::nil: out += "null"; break;
-    case Value::Kind::boolean: out += v.as_bool() ? "true" : "false"; break;
+    case Value::Kind::nil:
+      out += "null";
+      break;
+    case Value::Kind::boolean:
+      out += v.as_bool() ? "true" : "false";
+      break;
     case Value::Kind::integer:
       out += v.variant().index() == 2 ? std::to_string(v.as_int()) : std::to_string(v.as_uint());
       break;
@@ -263,7 +303,9 @@ void write(std::string& out, const Value& v) {
       if (text.find_first_of(".e") == std::string_view::npos) out += ".0";  // stays a float
       break;
     }
-    case Value::Kind::string: write_string(out, v.as_string()); break;
+    case Value::Kind::string:
+      write_string(out, v.as_string());
+      break;
     case Value::Kind::binary:
       out += "{\"$bin\": ";
       write_string(out, base64(v.as_bytes().data));
@@ -282,7 +324,8 @@ void write(std::string& out, const Value& v) {
     }
     case Value::Kind::map: {
       bool string_keys = true;
-      for (const auto& [k, e] : v.as_map()) string_keys = string_keys && k.kind() == Value::Kind::string;
+      for (const auto& [k, e] : v.as_map())
+        string_keys = string_keys && k.kind() == Value::Kind::string;
       out += string_keys ? "{" : "{\"$map\": [";
       const char* sep = "";
       for (const auto& [k, e] : v.as_map()) {
@@ -308,7 +351,9 @@ void write(std::string& out, const Value& v) {
 
 }  // namespace
 
-std::optional<Value> parse_json(std::string_view text) { return Parser(text).document(); }
+std::optional<Value> parse_json(std::string_view text) {
+  return Parser(text).document();
+}
 
 std::string to_json(const Value& v) {
   std::string out;

@@ -70,7 +70,9 @@ Value parse_arg(const std::string& text) {
   return Value(text);
 }
 
-void print(const Value& v) { std::printf("%s\n", syncmgr::tools::to_json(v).c_str()); }
+void print(const Value& v) {
+  std::printf("%s\n", syncmgr::tools::to_json(v).c_str());
+}
 
 struct Target {
   std::string type;
@@ -99,7 +101,8 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
   if (cmd == "ping") {
     auto t0 = std::chrono::steady_clock::now();
     m.ping();
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (json) {
       print(Value(syncmgr::Map{{"ok", true}, {"rtt_ms", ms}}));
     } else {
@@ -119,7 +122,8 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
           if (k == Value("type")) type = v.as_string();
           if (k == Value("size")) size = v.as_uint();
         }
-        std::printf("%-32s %-10s %10llu\n", name.c_str(), type.c_str(), static_cast<unsigned long long>(size));
+        std::printf("%-32s %-10s %10llu\n", name.c_str(), type.c_str(),
+                    static_cast<unsigned long long>(size));
       }
     }
   } else if (cmd == "get") {
@@ -127,12 +131,18 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
     if (args.size() == 2) {
       // The whole content of a container or value; other objects (queues, locks, ...) print their
       // description (type and size).
-      if (type == "namespace") print(m.call("namespace.snapshot", args[1]));
-      else if (type == "dict") print(m.call("dict.copy", args[1]));
-      else if (type == "list") print(m.call("list.copy", args[1]));
-      else if (type == "value") print(m.call("value.get", args[1]));
-      else if (type == "array") print(m.call("array.get_slice", args[1], Value(), Value(), Value()));
-      else print(m.call("server.describe", "", args[1]));
+      if (type == "namespace")
+        print(m.call("namespace.snapshot", args[1]));
+      else if (type == "dict")
+        print(m.call("dict.copy", args[1]));
+      else if (type == "list")
+        print(m.call("list.copy", args[1]));
+      else if (type == "value")
+        print(m.call("value.get", args[1]));
+      else if (type == "array")
+        print(m.call("array.get_slice", args[1], Value(), Value(), Value()));
+      else
+        print(m.call("server.describe", "", args[1]));
     } else {
       print(m.call(type + ".get", args[1], key_for(type, args[2])));
     }

@@ -47,10 +47,14 @@ std::size_t parse_size(const std::string& text) {
   unsigned long long n = std::strtoull(text.c_str(), &end, 10);
   if (errno != 0 || end == text.c_str() || text[0] == '-') die("invalid size '" + text + "'");
   std::string suffix(end);
-  if (suffix == "K" || suffix == "k") n <<= 10;
-  else if (suffix == "M" || suffix == "m") n <<= 20;
-  else if (suffix == "G" || suffix == "g") n <<= 30;
-  else if (!suffix.empty()) die("invalid size '" + text + "' (use a number with K, M or G)");
+  if (suffix == "K" || suffix == "k")
+    n <<= 10;
+  else if (suffix == "M" || suffix == "m")
+    n <<= 20;
+  else if (suffix == "G" || suffix == "g")
+    n <<= 30;
+  else if (!suffix.empty())
+    die("invalid size '" + text + "' (use a number with K, M or G)");
   if (n < 1024 || n > (1ull << 32)) die("--max-message-size must be between 1K and 4G");
   return static_cast<std::size_t>(n);
 }
@@ -136,7 +140,8 @@ int main(int argc, char** argv) {
       std::string tmp = ready_file + ".tmp";
       {
         std::ofstream out(tmp);
-        for (const auto& ep : srv.endpoints()) out << ep << "\n";
+        for (const auto& ep : srv.endpoints())
+          out << ep << "\n";
         if (!out) die("cannot write " + tmp, 1);
       }
       if (std::rename(tmp.c_str(), ready_file.c_str()) != 0) die("cannot write " + ready_file, 1);

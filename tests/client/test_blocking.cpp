@@ -1,7 +1,7 @@
-// Blocking objects against a real daemon, in the style of CPython's lock_tests.py and test_queue.py:
-// calls park on the daemon (never a blocked daemon thread), are served in arrival order, honour
-// timeouts (a wait of t returns no earlier than t), and every parked call ends exactly once.
-// Tests wait for the daemon's count of parked calls rather than sleeping.
+// Blocking objects against a real daemon, in the style of CPython's lock_tests.py and
+// test_queue.py: calls park on the daemon (never a blocked daemon thread), are served in arrival
+// order, honour timeouts (a wait of t returns no earlier than t), and every parked call ends
+// exactly once. Tests wait for the daemon's count of parked calls rather than sleeping.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -16,21 +16,10 @@
 using namespace syncmgr;
 using namespace std::chrono_literals;
 using testsupport::Daemon;
+using testsupport::wait_parked;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-/// Waits until the daemon reports at least n parked calls (or fails after 10 s).
-void wait_parked(Manager& m, std::uint64_t n) {
-  auto until = Clock::now() + 10s;
-  while (Clock::now() < until) {
-    syncmgr::Value stats = m.stats();  // kept alive: as_map() refers into it
-    for (const auto& [k, v] : stats.as_map())
-      if (k == syncmgr::Value("parked_calls") && v.as_uint() >= n) return;
-    std::this_thread::sleep_for(2ms);
-  }
-  FAIL("the daemon never had " << n << " parked calls");
-}
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -98,7 +87,8 @@ TEST_CASE("lock: a blocked acquire is served when another process releases; FIFO
     wait_parked(m, static_cast<std::uint64_t>(i + 1));  // arrival order is the spawn order
   }
   lock.release();
-  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  for (pid_t p : pids)
+    CHECK(testsupport::join(p) == 0);
   CHECK(order.copy<int>() == std::vector<int>{0, 1, 2});
 }
 
@@ -194,13 +184,15 @@ TEST_CASE("condition: notify(n) wakes n, notify_all wakes the rest; on an existi
     std::lock_guard g(cond);
     cond.notify(1);
   }
-  for (int i = 0; i < 1000 && woken.get<int>("n", 0) < 1; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 1000 && woken.get<int>("n", 0) < 1; ++i)
+    std::this_thread::sleep_for(5ms);
   CHECK(woken.get<int>("n", 0) == 1);
   {
     std::lock_guard g(cond);
     cond.notify_all();
   }
-  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  for (pid_t p : pids)
+    CHECK(testsupport::join(p) == 0);
   CHECK(woken.get<int>("n") == 4);
   CHECK_FALSE(m.Lock("base").locked());
 }
@@ -216,7 +208,8 @@ TEST_CASE("threads: a call blocked in one thread never stalls another thread's c
   });
   wait_parked(m, 1);
   auto dict = m.dict("threads-d");
-  for (int i = 0; i < 200; ++i) dict.set(i, i);  // all answered while the get stays parked
+  for (int i = 0; i < 200; ++i)
+    dict.set(i, i);  // all answered while the get stays parked
   CHECK(dict.len() == 200);
   CHECK_FALSE(got);
   q.put(7);

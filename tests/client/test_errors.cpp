@@ -40,7 +40,8 @@ TEST_CASE("errors: unknown object, unknown method, wrong arity, wrong argument t
   m.list("l");
   msg = message_of<TypeError>([&] { m.call("list.get", "l", std::string("zero")); });
   CHECK(msg.find("int") != std::string::npos);
-  msg = message_of<ValueError>([&] { m.call("server.open", "", std::string("hashmap"), std::string("x")); });
+  msg = message_of<ValueError>(
+      [&] { m.call("server.open", "", std::string("hashmap"), std::string("x")); });
   CHECK(msg.find("hashmap") != std::string::npos);
   // After all of that the connection and the daemon still work.
   m.ping();

@@ -19,7 +19,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 /// Starts a child that runs `hold`, then reports readiness through `flag` and sleeps forever.
 pid_t holder(Daemon& d, const std::function<void(Manager&)>& hold) {
@@ -27,7 +29,8 @@ pid_t holder(Daemon& d, const std::function<void(Manager&)>& hold) {
     Manager child(d.options());
     hold(child);
     child.Event("held").set();
-    for (;;) std::this_thread::sleep_for(1s);
+    for (;;)
+      std::this_thread::sleep_for(1s);
     return 0;
   });
 }
@@ -81,7 +84,8 @@ TEST_CASE("liveness: a party killed while waiting breaks the Barrier for the oth
     child.Barrier("B", 3).wait();
     return 0;
   });
-  for (int i = 0; i < 1000 && barrier.n_waiting() < 1; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 1000 && barrier.n_waiting() < 1; ++i)
+    std::this_thread::sleep_for(5ms);
   REQUIRE(barrier.n_waiting() == 1);
   kill(victim, SIGKILL);
   testsupport::join(victim);
@@ -102,14 +106,18 @@ TEST_CASE("liveness: a Barrier of 5 processes gives each index once per cycle, o
       Manager child(d.options());
       auto b = child.Barrier("five", 5);
       auto out = child.list("indices");
-      for (int cycle = 0; cycle < 3; ++cycle) out.append(std::vector<std::size_t>{static_cast<std::size_t>(cycle), b.wait(20s)});
+      for (int cycle = 0; cycle < 3; ++cycle)
+        out.append(std::vector<std::size_t>{static_cast<std::size_t>(cycle), b.wait(20s)});
       return 0;
     }));
   }
-  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  for (pid_t p : pids)
+    CHECK(testsupport::join(p) == 0);
   std::vector<std::set<std::size_t>> per_cycle(3);
-  for (const auto& pair : indices.copy<std::vector<std::size_t>>()) per_cycle.at(pair[0]).insert(pair[1]);
-  for (const auto& s : per_cycle) CHECK(s == std::set<std::size_t>{0, 1, 2, 3, 4});
+  for (const auto& pair : indices.copy<std::vector<std::size_t>>())
+    per_cycle.at(pair[0]).insert(pair[1]);
+  for (const auto& s : per_cycle)
+    CHECK(s == std::set<std::size_t>{0, 1, 2, 3, 4});
 }
 
 TEST_CASE("liveness: 8 processes x 1000 increments under a shared Lock end at exactly 8000") {
@@ -131,7 +139,8 @@ TEST_CASE("liveness: 8 processes x 1000 increments under a shared Lock end at ex
       return 0;
     }));
   }
-  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  for (pid_t p : pids)
+    CHECK(testsupport::join(p) == 0);
   CHECK(ns.get<int>("n") == 8000);
 }
 
@@ -152,13 +161,7 @@ TEST_CASE("liveness: clients blocked on a daemon that dies get ConnectionError, 
     }
   });
   Manager probe(opts);
-  for (int i = 0; i < 1000; ++i) {
-    syncmgr::Value stats = probe.stats();
-    bool parked = false;
-    for (const auto& [k, v] : stats.as_map()) parked = parked || (k == syncmgr::Value("parked_calls") && v.as_uint() > 0);
-    if (parked) break;
-    std::this_thread::sleep_for(5ms);
-  }
+  testsupport::wait_parked(probe, 1);
   auto t0 = Clock::now();
   d.kill_now();
   blocked.join();

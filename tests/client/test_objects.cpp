@@ -26,7 +26,9 @@ struct Point {
   MSGPACK_DEFINE(x, y, label);
 };
 
-std::vector<std::string> transports(const Daemon& d) { return {d.tcp(), d.ipc()}; }
+std::vector<std::string> transports(const Daemon& d) {
+  return {d.tcp(), d.ipc()};
+}
 
 }  // namespace
 
@@ -135,7 +137,8 @@ TEST_CASE("objects: list surface matches Python's list") {
   Daemon d;
   Manager m(d.options(d.ipc()));
   auto l = m.list("items");
-  for (int i = 0; i < 5; ++i) l.append(i);
+  for (int i = 0; i < 5; ++i)
+    l.append(i);
   l.extend(std::vector<int>{5, 6, 7, 8, 9});
   CHECK(l.len() == 10);
   CHECK(l.get<int>(-1) == 9);
@@ -238,7 +241,8 @@ TEST_CASE("objects: unnamed objects get unique names, are shareable, and are fre
     b = m.dict();
     auto names = [&] {
       std::vector<std::string> out;
-      for (const auto& o : m.objects()) out.push_back(o.name);
+      for (const auto& o : m.objects())
+        out.push_back(o.name);
       return out;
     };
     auto listed = names();
@@ -266,7 +270,8 @@ TEST_CASE("objects: one Manager used from many threads at once") {
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads)
+    th.join();
   CHECK(ns.get<int>("count") == 2000);
   CHECK(m.dict("per-thread").len() == 2000);
 }

@@ -23,11 +23,13 @@ TEST_CASE("processes: 8 processes x 1000 atomic increments end at exactly 8000")
     pids.push_back(testsupport::spawn([&d, ep] {
       Manager child(d.options(ep));
       auto cns = child.Namespace("counter");
-      for (int i = 0; i < 1000; ++i) cns.increment("n");
+      for (int i = 0; i < 1000; ++i)
+        cns.increment("n");
       return 0;
     }));
   }
-  for (pid_t pid : pids) CHECK(testsupport::join(pid) == 0);
+  for (pid_t pid : pids)
+    CHECK(testsupport::join(pid) == 0);
   CHECK(ns.get<std::int64_t>("n") == 8000);
 }
 
@@ -64,8 +66,10 @@ TEST_CASE("processes: clients killed mid-call do not disturb the daemon") {
     }));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  for (pid_t pid : pids) kill(pid, SIGKILL);
-  for (pid_t pid : pids) CHECK(testsupport::join(pid) == 128 + SIGKILL);
+  for (pid_t pid : pids)
+    kill(pid, SIGKILL);
+  for (pid_t pid : pids)
+    CHECK(testsupport::join(pid) == 128 + SIGKILL);
   m.ping();
   auto l = m.list("big");
   CHECK(l.len() > 0);

@@ -13,20 +13,8 @@
 using namespace syncmgr;
 using namespace std::chrono_literals;
 using testsupport::Daemon;
+using testsupport::wait_parked;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-void wait_parked(Manager& m, std::uint64_t n) {
-  auto until = Clock::now() + 10s;
-  while (Clock::now() < until) {
-    syncmgr::Value stats = m.stats();
-    for (const auto& [k, v] : stats.as_map())
-      if (k == syncmgr::Value("parked_calls") && v.as_uint() >= n) return;
-    std::this_thread::sleep_for(2ms);
-  }
-  FAIL("the daemon never had " << n << " parked calls");
-}
-}  // namespace
 
 TEST_CASE("queue: FIFO, sizes, Full and Empty, timeouts") {
   Daemon d;
@@ -71,8 +59,10 @@ TEST_CASE("queue: blocked getters are served in arrival order by another process
     }));
     wait_parked(m, static_cast<std::uint64_t>(i + 1));
   }
-  for (int item = 100; item < 103; ++item) q.put(item);
-  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  for (int item = 100; item < 103; ++item)
+    q.put(item);
+  for (pid_t p : pids)
+    CHECK(testsupport::join(p) == 0);
   CHECK(got.get<int>(0) == 100);
   CHECK(got.get<int>(1) == 101);
   CHECK(got.get<int>(2) == 102);
@@ -125,25 +115,32 @@ TEST_CASE("queue: 4 producers and 4 consumers x 10000 items, each received exact
         auto items = cq.get_many<int>(100);
         bool stop = false;
         for (int item : items) {
-          if (item < 0) stop = true;
-          else mine.push_back(item);
+          if (item < 0)
+            stop = true;
+          else
+            mine.push_back(item);
         }
-        for (std::size_t i = 0; i < items.size(); ++i) cq.task_done();
+        for (std::size_t i = 0; i < items.size(); ++i)
+          cq.task_done();
         if (stop) break;
       }
       child.list("seen").extend(mine);
       return 0;
     }));
   }
-  for (pid_t p : producers) CHECK(testsupport::join(p) == 0);
+  for (pid_t p : producers)
+    CHECK(testsupport::join(p) == 0);
   CHECK(q.join(60s));  // every item put so far has been processed
-  for (int c = 0; c < 4; ++c) q.put(-1);  // one stop marker per consumer
-  for (pid_t p : consumers) CHECK(testsupport::join(p) == 0);
+  for (int c = 0; c < 4; ++c)
+    q.put(-1);  // one stop marker per consumer
+  for (pid_t p : consumers)
+    CHECK(testsupport::join(p) == 0);
   auto all = seen.copy<int>();
   CHECK(all.size() == 4 * kPerProducer);
   std::sort(all.begin(), all.end());
   bool exact = true;
-  for (int i = 0; i < 4 * kPerProducer; ++i) exact = exact && all[static_cast<std::size_t>(i)] == i;
+  for (int i = 0; i < 4 * kPerProducer; ++i)
+    exact = exact && all[static_cast<std::size_t>(i)] == i;
   CHECK(exact);
   CHECK(q.join(10s));
 }

@@ -1,5 +1,5 @@
-// Semaphore, BoundedSemaphore, Event, Barrier, Value and Array through real proxies, in the style of
-// CPython's lock_tests.py (a wait of t returns no earlier than t).
+// Semaphore, BoundedSemaphore, Event, Barrier, Value and Array through real proxies, in the style
+// of CPython's lock_tests.py (a wait of t returns no earlier than t).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -16,7 +16,9 @@ using testsupport::Daemon;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 }  // namespace
 
 TEST_CASE("semaphore: counting, timeouts, release(n), bounded overflow") {
@@ -79,7 +81,8 @@ TEST_CASE("event: set, clear, is_set, wait with timeout, wakes every waiter") {
   std::this_thread::sleep_for(100ms);
   ev.set();
   ev.clear();  // waiters already woken by set() still return true
-  for (pid_t p : waiters) CHECK(testsupport::join(p) == 0);
+  for (pid_t p : waiters)
+    CHECK(testsupport::join(p) == 0);
   CHECK_FALSE(ev.is_set());
   ev.set();
   CHECK(ev.wait(0s));
@@ -150,11 +153,13 @@ TEST_CASE("value and array: atomic add, compare_and_set, fixed-length slices") {
     pids.push_back(testsupport::spawn([&d] {
       Manager child(d.options());
       auto cv = child.Value("shared", 0);
-      for (int i = 0; i < 250; ++i) cv.add(1);
+      for (int i = 0; i < 250; ++i)
+        cv.add(1);
       return 0;
     }));
   }
-  for (pid_t p : pids) CHECK(testsupport::join(p) == 0);
+  for (pid_t p : pids)
+    CHECK(testsupport::join(p) == 0);
   CHECK(m.Value("shared", 0).get<int>() == 1000);
 }
 

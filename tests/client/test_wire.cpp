@@ -1,6 +1,7 @@
-// The wire protocol from a raw ZeroMQ socket: the handshake, and every kind of bad frame. The daemon
-// must answer each with a clear refusal, reach no object for an unauthenticated peer, and keep
-// serving. Also the client's side: it never answers a daemon that cannot prove it knows the key.
+// The wire protocol from a raw ZeroMQ socket: the handshake, and every kind of bad frame. The
+// daemon must answer each with a clear refusal, reach no object for an unauthenticated peer, and
+// keep serving. Also the client's side: it never answers a daemon that cannot prove it knows the
+// key.
 #include <doctest/doctest.h>
 
 #include <optional>
@@ -26,7 +27,8 @@ std::string read_file(const std::string& path) {
   std::string out;
   char buf[256];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    out.append(buf, n);
   std::fclose(f);
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
@@ -107,8 +109,9 @@ class RawClient {
     pk.pack_array(1);
     pk.pack_bin(kTagSize);
     pk.pack_bin_body(reinterpret_cast<const char*>(proof.data()), kTagSize);
-    last_auth_ = make_frame(Header{kProtocolVersion, FrameType::auth, Direction::to_daemon, session_, 0},
-                            std::string_view(buf.data(), buf.size()));
+    last_auth_ =
+        make_frame(Header{kProtocolVersion, FrameType::auth, Direction::to_daemon, session_, 0},
+                   std::string_view(buf.data(), buf.size()));
     send(last_auth_);
     auto welcome = recv();
     REQUIRE(welcome);
@@ -130,7 +133,8 @@ class RawClient {
     CHECK(verify_frame(*session_key_, *reply));
     std::vector<Value> out;
     PayloadReader reader(sealed_payload(*reply));
-    while (auto oh = reader.next()) out.push_back(oh->get().as<Value>());
+    while (auto oh = reader.next())
+      out.push_back(oh->get().as<Value>());
     return out;
   }
 
@@ -168,7 +172,8 @@ TEST_CASE("wire: handshake, then sealed requests; two requests in one frame get 
   CHECK(replies[1] == Value(Array{2, 0, "pong"}));
 }
 
-TEST_CASE("wire: flipped, replayed, reordered and foreign frames are rejected; the session survives") {
+TEST_CASE(
+    "wire: flipped, replayed, reordered and foreign frames are rejected; the session survives") {
   Daemon d;
   zmq::context_t ctx;
   RawClient c(ctx, d.ipc(), read_file(d.key_file()));
@@ -181,7 +186,8 @@ TEST_CASE("wire: flipped, replayed, reordered and foreign frames are rejected; t
   CHECK(c.call(set, 1).size() == 1);
 
   std::string good = c.sealed(ping(2), 2);
-  for (std::size_t i : {std::size_t{0}, std::size_t{5}, std::size_t{13}, kHeaderSize + 2, good.size() - 1}) {
+  for (std::size_t i :
+       {std::size_t{0}, std::size_t{5}, std::size_t{13}, kHeaderSize + 2, good.size() - 1}) {
     std::string bad = good;
     bad[i] = static_cast<char>(bad[i] ^ 0x20);
     c.send(bad);
@@ -210,7 +216,9 @@ TEST_CASE("wire: flipped, replayed, reordered and foreign frames are rejected; t
 
   // A frame sealed with another key (an attacker's injected frame) is rejected.
   Hmac other(std::string(32, 'z'));
-  c.send(seal_frame(other, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, c.session(), 20}, ping(7)));
+  c.send(seal_frame(
+      other, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, c.session(), 20},
+      ping(7)));
   r = c.recv();
   REQUIRE(r);
   CHECK(RawClient::refusal(*r)->first == "AuthenticationError");
@@ -222,7 +230,8 @@ TEST_CASE("wire: garbage, truncated, oversize, multipart and wrong-version frame
   Daemon d({"--max-message-size", "4K"});
   zmq::context_t ctx;
   RawClient c(ctx, d.tcp(), read_file(d.key_file()));
-  auto expect_refusal = [&](const std::string& frame, const std::string& kind, const std::string& words) {
+  auto expect_refusal = [&](const std::string& frame, const std::string& kind,
+                            const std::string& words) {
     c.send(frame);
     auto r = c.recv();
     REQUIRE(r);
@@ -268,21 +277,27 @@ TEST_CASE("wire: a parked call is cancelled by server.cancel and answered exactl
   zmq::context_t ctx;
   RawClient c(ctx, d.tcp(), read_file(d.key_file()));
   c.handshake();
-  c.call(pack_request(1, "server.open", nullptr, [](auto& pk) {
-    pk.pack_array(2);
-    pk.pack(std::string("queue"));
-    pk.pack(std::string("q"));
-  }), 1);
+  c.call(pack_request(1, "server.open", nullptr,
+                      [](auto& pk) {
+                        pk.pack_array(2);
+                        pk.pack(std::string("queue"));
+                        pk.pack(std::string("q"));
+                      }),
+         1);
   // queue.get block=true timeout=nil: parks, so this frame gets no reply yet.
-  c.send(c.sealed(pack_request(2, "queue.get", "q", [](auto& pk) {
-    pk.pack_array(2);
-    pk.pack(true);
-    pk.pack_nil();
-  }), 2));
-  auto replies = c.call(pack_request(3, "server.cancel", nullptr, [](auto& pk) {
-    pk.pack_array(1);
-    pk.pack(2);
-  }), 3);
+  c.send(c.sealed(pack_request(2, "queue.get", "q",
+                               [](auto& pk) {
+                                 pk.pack_array(2);
+                                 pk.pack(true);
+                                 pk.pack_nil();
+                               }),
+                  2));
+  auto replies = c.call(pack_request(3, "server.cancel", nullptr,
+                                     [](auto& pk) {
+                                       pk.pack_array(1);
+                                       pk.pack(2);
+                                     }),
+                        3);
   // The cancelled get's own reply (CancelledError) comes first, then the cancel's (true).
   REQUIRE(replies.size() == 1);
   syncmgr::Value first = replies[0];
@@ -294,10 +309,12 @@ TEST_CASE("wire: a parked call is cancelled by server.cancel and answered exactl
   auto cancel_reply = reader.next()->get().as<syncmgr::Value>();
   CHECK(cancel_reply == syncmgr::Value(Array{3, 0, true}));
   // Cancelling again finds nothing, and the next call gets its own reply.
-  auto again = c.call(pack_request(4, "server.cancel", nullptr, [](auto& pk) {
-    pk.pack_array(1);
-    pk.pack(2);
-  }), 4);
+  auto again = c.call(pack_request(4, "server.cancel", nullptr,
+                                   [](auto& pk) {
+                                     pk.pack_array(1);
+                                     pk.pack(2);
+                                   }),
+                      4);
   CHECK(again[0] == syncmgr::Value(Array{4, 0, false}));
   CHECK(c.call(ping(5), 5)[0] == syncmgr::Value(Array{5, 0, "pong"}));
 }
@@ -314,7 +331,8 @@ TEST_CASE("wire: an unauthenticated peer reaches no object") {
     pk.pack_array(1);
     pk.pack(std::string("k"));
   });
-  c.send(seal_frame(guess, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, 12345, 1}, get));
+  c.send(seal_frame(
+      guess, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, 12345, 1}, get));
   auto r = c.recv();
   REQUIRE(r);
   CHECK(RawClient::refusal(*r)->first == "SessionError");
@@ -381,8 +399,9 @@ TEST_CASE("wire: the client refuses a daemon that cannot prove it knows the key"
       pk.pack_bin_body(junk.data(), 32);
       pk.pack_bin(32);
       pk.pack_bin_body(junk.data(), 32);
-      std::string frame = make_frame(Header{kProtocolVersion, FrameType::challenge, Direction::to_client, 77, 0},
-                                     std::string_view(buf.data(), buf.size()));
+      std::string frame =
+          make_frame(Header{kProtocolVersion, FrameType::challenge, Direction::to_client, 77, 0},
+                     std::string_view(buf.data(), buf.size()));
       fake.send(id, zmq::send_flags::sndmore);
       fake.send(zmq::buffer(frame));
     }

@@ -36,8 +36,10 @@ TEST_CASE("dict: unhashable keys are a TypeError") {
 
 TEST_CASE("dict: keys, values and items keep insertion order across deletes") {
   Table t;
-  for (int i = 0; i < 100; ++i) dict_ops::set(t, Value(i), Value(i * 10));
-  for (int i = 0; i < 100; i += 2) dict_ops::del(t, Value(i));
+  for (int i = 0; i < 100; ++i)
+    dict_ops::set(t, Value(i), Value(i * 10));
+  for (int i = 0; i < 100; i += 2)
+    dict_ops::del(t, Value(i));
   dict_ops::set(t, Value(3), Value(-3));  // overwrite keeps position
   dict_ops::set(t, Value("new"), Value(0));
   auto keys = dict_ops::keys(t).value().as_array();

@@ -47,6 +47,17 @@ std::string write_key_file(const TempDir& dir, const std::string& name) {
   return path;
 }
 
+void wait_parked(syncmgr::Manager& m, std::uint64_t n) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until) {
+    syncmgr::Value stats = m.stats();  // kept alive: as_map() refers into it
+    for (const auto& [k, v] : stats.as_map())
+      if (k == syncmgr::Value("parked_calls") && v.as_uint() >= n) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  throw std::runtime_error("the daemon never had " + std::to_string(n) + " parked calls");
+}
+
 std::string binary(const std::string& name) {
   const char* dir = std::getenv("SYNCMGR_BUILD_DIR");
   return std::string(dir != nullptr ? dir : ".") + "/" + name;
@@ -63,7 +74,8 @@ void Daemon::start(const std::vector<std::string>& binds) {
   std::remove(ready.c_str());
   tcp_.clear();
   ipc_.clear();
-  std::vector<std::string> args = {binary("syncmgrd"), "--authkey-file", key_file_, "--ready-file", ready};
+  std::vector<std::string> args = {binary("syncmgrd"), "--authkey-file", key_file_, "--ready-file",
+                                   ready};
   for (const auto& b : binds) {
     args.push_back("--bind");
     args.push_back(b);
@@ -74,7 +86,8 @@ void Daemon::start(const std::vector<std::string>& binds) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 2);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
     std::_Exit(127);
@@ -125,7 +138,8 @@ Daemon::~Daemon() {
   int st = stop();
   // Sanitizer reports from the daemon land in its log; surface them where the test run shows them.
   std::string text = log();
-  if (text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos ||
+  if (text.find("Sanitizer") != std::string::npos ||
+      text.find("runtime error:") != std::string::npos ||
       !(st == -1 || (WIFEXITED(st) && WEXITSTATUS(st) == 0)))
     std::fprintf(stderr, "syncmgrd (status %d) log:\n%s\n", st, text.c_str());
 }

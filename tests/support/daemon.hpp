@@ -70,6 +70,10 @@ class Daemon {
   pid_t pid_ = -1;
 };
 
+/// Waits until the daemon reports at least n parked calls (server.stats "parked_calls"): tests of
+/// blocking calls wait on this instead of sleeping. Throws std::runtime_error after 10 s.
+void wait_parked(syncmgr::Manager& m, std::uint64_t n);
+
 /// Path of a built binary (syncmgrd, syncmgr, demo), from the SYNCMGR_BUILD_DIR environment.
 std::string binary(const std::string& name);
 
@@ -78,7 +82,9 @@ pid_t spawn(const std::function<int()>& fn);
 /// Waits for a child and returns its exit code (or 128 + signal).
 int join(pid_t pid);
 /// Runs `fn` in a child and waits: its exit code.
-inline int in_child(const std::function<int()>& fn) { return join(spawn(fn)); }
+inline int in_child(const std::function<int()>& fn) {
+  return join(spawn(fn));
+}
 
 /// Runs a command line through /bin/sh, capturing stdout and stderr; returns the exit code.
 int run_command(const std::string& cmd, std::string* out, std::string* err = nullptr);

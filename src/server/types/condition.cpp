@@ -37,7 +37,8 @@ enum Phase : std::int64_t { kWaiting = 0, kNotified = 1, kTimedOut = 2 };
 OpResult<std::unique_ptr<Object>> make_condition(const Value& params) {
   auto obj = std::make_unique<ConditionObject>();
   if (params.is_nil()) return std::unique_ptr<Object>(std::move(obj));
-  if (params.kind() != Value::Kind::map) return arg_type_error("Condition parameters", params, "a map");
+  if (params.kind() != Value::Kind::map)
+    return arg_type_error("Condition parameters", params, "a map");
   for (const auto& [k, v] : params.as_map()) {
     if (!(k == Value("lock")) || (!v.is_nil() && v.kind() != Value::Kind::string))
       return Err{err::type, "Condition takes only 'lock': the name of a Lock or RLock"};
@@ -59,7 +60,8 @@ OpResult<Bound> bind(Ctx& c) {
   if (cond.lock_name.empty()) return Bound{cond, cond.own, cond};
   Object* o = c.registry.find(cond.lock_name);
   if (o == nullptr || (o->type() != "lock" && o->type() != "rlock"))
-    return Err{err::name, "the condition's lock '" + cond.lock_name + "' is not a Lock or RLock that exists"};
+    return Err{err::name,
+               "the condition's lock '" + cond.lock_name + "' is not a Lock or RLock that exists"};
   auto& lock = static_cast<LockObject&>(*o);
   if (std::find(lock.conditions.begin(), lock.conditions.end(), cond.name) == lock.conditions.end())
     lock.conditions.push_back(cond.name);
@@ -159,7 +161,9 @@ Reply notify(Ctx& c) {
 }
 
 // condition.notify_all thread -> nil | RuntimeError
-Reply notify_all(Ctx& c) { return notify_some(c, UINT64_MAX); }
+Reply notify_all(Ctx& c) {
+  return notify_some(c, UINT64_MAX);
+}
 
 }  // namespace
 

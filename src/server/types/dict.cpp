@@ -1,7 +1,7 @@
 // dict: the operations of Python's DictProxy (get, set, del, contains, len, keys, values, items,
 // update, pop, popitem, setdefault, clear, copy) plus atomic increment and compare_and_set, which
-// Python's proxy lacks (its `d[k] += 1` is a read and a write: a lost-update race across processes).
-// Keys are any hashable msgpack value, compared with Python's equality (1 == 1.0).
+// Python's proxy lacks (its `d[k] += 1` is a read and a write: a lost-update race across
+// processes). Keys are any hashable msgpack value, compared with Python's equality (1 == 1.0).
 #include "server/types/dict.hpp"
 
 #include "protocol/message.hpp"
@@ -12,7 +12,9 @@ namespace syncmgr::server {
 namespace err = protocol::err;
 
 namespace {
-Err key_error(const Value& key) { return Err{err::key, key.repr()}; }
+Err key_error(const Value& key) {
+  return Err{err::key, key.repr()};
+}
 }  // namespace
 
 OpResult<std::unique_ptr<Object>> make_dict(const Value& params) {
@@ -88,17 +90,20 @@ OpResult<Unit> update(Table& t, const Value& other) {
   if (other.kind() == Value::Kind::map) {
     for (const auto& [k, v] : other.as_map())
       if (auto e = check_hashable(k)) return *e;
-    for (const auto& [k, v] : other.as_map()) t.set(k, v);
+    for (const auto& [k, v] : other.as_map())
+      t.set(k, v);
     return Unit{};
   }
   if (other.kind() != Value::Kind::array)
     return arg_type_error("update argument", other, "a map or an array of [key, value] pairs");
   for (const auto& pair : other.as_array()) {
     if (pair.kind() != Value::Kind::array || pair.as_array().size() != 2)
-      return Err{err::value, "update sequence element " + pair.repr() + " is not a [key, value] pair"};
+      return Err{err::value,
+                 "update sequence element " + pair.repr() + " is not a [key, value] pair"};
     if (auto e = check_hashable(pair.as_array()[0])) return *e;
   }
-  for (const auto& pair : other.as_array()) t.set(pair.as_array()[0], pair.as_array()[1]);
+  for (const auto& pair : other.as_array())
+    t.set(pair.as_array()[0], pair.as_array()[1]);
   return Unit{};
 }
 
@@ -139,7 +144,9 @@ OpResult<Value> copy(const Table& t) {
 
 namespace {
 
-Table& table(Ctx& c) { return static_cast<DictObject&>(*c.object).table; }
+Table& table(Ctx& c) {
+  return static_cast<DictObject&>(*c.object).table;
+}
 
 // dict.get key [default] -> value | KeyError (without a default, like d[key])
 Reply get(Ctx& c) {
@@ -147,28 +154,46 @@ Reply get(Ctx& c) {
                             : dict_ops::get(table(c), c.args[0], c.args[1]);
 }
 // dict.set key value -> nil
-Reply set(Ctx& c) { return dict_ops::set(table(c), c.args[0], std::move(c.args[1])); }
+Reply set(Ctx& c) {
+  return dict_ops::set(table(c), c.args[0], std::move(c.args[1]));
+}
 // dict.del key -> nil | KeyError
-Reply del(Ctx& c) { return dict_ops::del(table(c), c.args[0]); }
+Reply del(Ctx& c) {
+  return dict_ops::del(table(c), c.args[0]);
+}
 // dict.contains key -> bool
-Reply contains(Ctx& c) { return dict_ops::contains(table(c), c.args[0]); }
+Reply contains(Ctx& c) {
+  return dict_ops::contains(table(c), c.args[0]);
+}
 // dict.len -> int
-Reply len(Ctx& c) { return Value(table(c).size()); }
+Reply len(Ctx& c) {
+  return Value(table(c).size());
+}
 // dict.keys -> [key...] in insertion order
-Reply keys(Ctx& c) { return dict_ops::keys(table(c)); }
+Reply keys(Ctx& c) {
+  return dict_ops::keys(table(c));
+}
 // dict.values -> [value...]
-Reply values(Ctx& c) { return dict_ops::values(table(c)); }
+Reply values(Ctx& c) {
+  return dict_ops::values(table(c));
+}
 // dict.items -> [[key, value]...]
-Reply items(Ctx& c) { return dict_ops::items(table(c)); }
+Reply items(Ctx& c) {
+  return dict_ops::items(table(c));
+}
 // dict.update map|[[key, value]...] -> nil
-Reply update(Ctx& c) { return dict_ops::update(table(c), c.args[0]); }
+Reply update(Ctx& c) {
+  return dict_ops::update(table(c), c.args[0]);
+}
 // dict.pop key [default] -> value | KeyError
 Reply pop(Ctx& c) {
   return c.args.size() == 1 ? dict_ops::pop(table(c), c.args[0])
                             : dict_ops::pop(table(c), c.args[0], c.args[1]);
 }
 // dict.popitem -> [key, value] | KeyError
-Reply popitem(Ctx& c) { return dict_ops::popitem(table(c)); }
+Reply popitem(Ctx& c) {
+  return dict_ops::popitem(table(c));
+}
 // dict.setdefault key [default=nil] -> value
 Reply setdefault(Ctx& c) {
   return dict_ops::setdefault(table(c), c.args[0], c.args.size() > 1 ? c.args[1] : Value());
@@ -179,9 +204,13 @@ Reply clear(Ctx& c) {
   return Value();
 }
 // dict.copy -> map
-Reply copy(Ctx& c) { return dict_ops::copy(table(c)); }
+Reply copy(Ctx& c) {
+  return dict_ops::copy(table(c));
+}
 // dict.increment key delta -> new value (absent key counts as 0)
-Reply increment(Ctx& c) { return table_ops::increment(table(c), c.args[0], c.args[1]); }
+Reply increment(Ctx& c) {
+  return table_ops::increment(table(c), c.args[0], c.args[1]);
+}
 // dict.compare_and_set key expected desired -> bool
 Reply compare_and_set(Ctx& c) {
   return table_ops::compare_and_set(table(c), c.args[0], c.args[1], std::move(c.args[2]));

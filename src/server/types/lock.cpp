@@ -41,7 +41,9 @@ OpResult<std::uint32_t> release_all(LockState& l, const Owner& who) {
   return n;
 }
 
-bool held_by(const LockState& l, const Owner& who) { return l.count > 0 && l.owner == who; }
+bool held_by(const LockState& l, const Owner& who) {
+  return l.count > 0 && l.owner == who;
+}
 
 }  // namespace lock_ops
 
@@ -62,15 +64,21 @@ OpResult<Owner> owner_arg(const Ctx& c, std::size_t index) {
 
 namespace {
 
-LockObject& lock(Ctx& c) { return static_cast<LockObject&>(*c.object); }
+LockObject& lock(Ctx& c) {
+  return static_cast<LockObject&>(*c.object);
+}
 
 OpResult<std::unique_ptr<Object>> make(const Value& params, bool recursive) {
   if (!params.is_nil() && !(params.kind() == Value::Kind::map && params.as_map().empty()))
     return Err{err::type, "Lock and RLock take no parameters"};
   return std::unique_ptr<Object>(std::make_unique<LockObject>(recursive));
 }
-OpResult<std::unique_ptr<Object>> make_lock(const Value& p) { return make(p, false); }
-OpResult<std::unique_ptr<Object>> make_rlock(const Value& p) { return make(p, true); }
+OpResult<std::unique_ptr<Object>> make_lock(const Value& p) {
+  return make(p, false);
+}
+OpResult<std::unique_ptr<Object>> make_rlock(const Value& p) {
+  return make(p, true);
+}
 
 // lock.acquire thread block timeout -> fencing token | nil (not acquired)
 // rlock.acquire thread block timeout -> fencing token | nil
@@ -103,7 +111,9 @@ Reply release(Ctx& c) {
 }
 
 // lock.locked -> bool
-Reply locked(Ctx& c) { return Value(lock(c).state.count > 0); }
+Reply locked(Ctx& c) {
+  return Value(lock(c).state.count > 0);
+}
 
 // rlock.owned thread -> bool (whether the calling thread holds it)
 Reply owned(Ctx& c) {

@@ -23,7 +23,8 @@ std::optional<Err> check_attribute(const Value& name) {
 OpResult<Value> get(const Table& t, const Value& name) {
   if (auto e = check_attribute(name)) return *e;
   const Value* v = t.find(name);
-  if (v == nullptr) return Err{err::attribute, "Namespace has no attribute '" + name.as_string() + "'"};
+  if (v == nullptr)
+    return Err{err::attribute, "Namespace has no attribute '" + name.as_string() + "'"};
   return *v;
 }
 
@@ -41,19 +42,25 @@ OpResult<Unit> set(Table& t, const Value& name, Value value) {
 
 OpResult<Unit> del(Table& t, const Value& name) {
   if (auto e = check_attribute(name)) return *e;
-  if (!t.erase(name)) return Err{err::attribute, "Namespace has no attribute '" + name.as_string() + "'"};
+  if (!t.erase(name))
+    return Err{err::attribute, "Namespace has no attribute '" + name.as_string() + "'"};
   return Unit{};
 }
 
-OpResult<Value> attributes(const Table& t) { return dict_ops::keys(t); }
-OpResult<Value> snapshot(const Table& t) { return dict_ops::copy(t); }
+OpResult<Value> attributes(const Table& t) {
+  return dict_ops::keys(t);
+}
+OpResult<Value> snapshot(const Table& t) {
+  return dict_ops::copy(t);
+}
 
 }  // namespace namespace_ops
 
 OpResult<std::unique_ptr<Object>> make_namespace(const Value& params) {
   auto obj = std::make_unique<NamespaceObject>();
   if (params.is_nil()) return std::unique_ptr<Object>(std::move(obj));
-  if (params.kind() != Value::Kind::map) return arg_type_error("Namespace parameters", params, "a map");
+  if (params.kind() != Value::Kind::map)
+    return arg_type_error("Namespace parameters", params, "a map");
   for (const auto& [k, v] : params.as_map()) {
     if (!(k == Value("attributes")) || v.kind() != Value::Kind::map)
       return Err{err::type, "Namespace parameters take only 'attributes': {name: value}"};
@@ -67,7 +74,9 @@ OpResult<std::unique_ptr<Object>> make_namespace(const Value& params) {
 
 namespace {
 
-Table& attrs(Ctx& c) { return static_cast<NamespaceObject&>(*c.object).attrs; }
+Table& attrs(Ctx& c) {
+  return static_cast<NamespaceObject&>(*c.object).attrs;
+}
 
 // namespace.get name [default] -> value | AttributeError
 Reply get(Ctx& c) {
@@ -75,18 +84,26 @@ Reply get(Ctx& c) {
                             : namespace_ops::get(attrs(c), c.args[0], c.args[1]);
 }
 // namespace.set name value -> nil
-Reply set(Ctx& c) { return namespace_ops::set(attrs(c), c.args[0], std::move(c.args[1])); }
+Reply set(Ctx& c) {
+  return namespace_ops::set(attrs(c), c.args[0], std::move(c.args[1]));
+}
 // namespace.has name -> bool
 Reply has(Ctx& c) {
   if (auto e = namespace_ops::check_attribute(c.args[0])) return *e;
   return Value(attrs(c).find(c.args[0]) != nullptr);
 }
 // namespace.del name -> nil | AttributeError
-Reply del(Ctx& c) { return namespace_ops::del(attrs(c), c.args[0]); }
+Reply del(Ctx& c) {
+  return namespace_ops::del(attrs(c), c.args[0]);
+}
 // namespace.attributes -> [name...]
-Reply attributes(Ctx& c) { return namespace_ops::attributes(attrs(c)); }
+Reply attributes(Ctx& c) {
+  return namespace_ops::attributes(attrs(c));
+}
 // namespace.snapshot -> {name: value...}, all attributes read at one instant
-Reply snapshot(Ctx& c) { return namespace_ops::snapshot(attrs(c)); }
+Reply snapshot(Ctx& c) {
+  return namespace_ops::snapshot(attrs(c));
+}
 // namespace.increment name delta -> new value (absent counts as 0)
 Reply increment(Ctx& c) {
   if (auto e = namespace_ops::check_attribute(c.args[0])) return *e;

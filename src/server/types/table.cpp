@@ -44,7 +44,8 @@ std::optional<Value> Table::erase(const Value& key) {
 }
 
 std::optional<std::pair<Value, Value>> Table::pop_last() {
-  while (!entries_.empty() && !entries_.back().live) entries_.pop_back();
+  while (!entries_.empty() && !entries_.back().live)
+    entries_.pop_back();
   if (entries_.empty()) return std::nullopt;
   Entry e = std::move(entries_.back());
   entries_.pop_back();
@@ -78,8 +79,8 @@ namespace table_ops {
 OpResult<Value> increment(Table& t, const Value& key, const Value& delta) {
   if (auto e = check_hashable(key)) return *e;
   if (!delta.is_number() || delta.kind() == Value::Kind::boolean)
-    return Err{err::type, "increment delta must be an int or float, not " +
-                              std::string(delta.type_name())};
+    return Err{err::type,
+               "increment delta must be an int or float, not " + std::string(delta.type_name())};
   Value* cur = t.find(key);
   Value zero(std::int64_t{0});
   const Value& base = cur != nullptr ? *cur : zero;
@@ -88,14 +89,16 @@ OpResult<Value> increment(Table& t, const Value& key, const Value& delta) {
                               std::string(base.type_name()) + ", not a number"};
   Value result;
   if (base.kind() == Value::Kind::integer && delta.kind() == Value::Kind::integer) {
-    // Work in int64 where possible; uint64 values above INT64_MAX only grow or shrink within uint64.
+    // Work in int64 where possible; uint64 values above INT64_MAX only grow or shrink within
+    // uint64.
     bool big = base.variant().index() == 3 || delta.variant().index() == 3;
     if (!big) {
       std::int64_t r;
       if (__builtin_add_overflow(base.as_int(), delta.as_int(), &r)) {
         // May still fit in uint64 (a positive sum above INT64_MAX).
         if (base.as_int() > 0 && delta.as_int() > 0)
-          result = Value(static_cast<std::uint64_t>(base.as_int()) + static_cast<std::uint64_t>(delta.as_int()));
+          result = Value(static_cast<std::uint64_t>(base.as_int()) +
+                         static_cast<std::uint64_t>(delta.as_int()));
         else
           return Err{err::value, "integer overflow incrementing " + key.repr()};
       } else {
@@ -103,8 +106,10 @@ OpResult<Value> increment(Table& t, const Value& key, const Value& delta) {
       }
     } else {
       // At least one side exceeds INT64_MAX; the other may be negative.
-      __int128 r = static_cast<__int128>(base.variant().index() == 3 ? static_cast<__int128>(base.as_uint()) : base.as_int()) +
-                   (delta.variant().index() == 3 ? static_cast<__int128>(delta.as_uint()) : delta.as_int());
+      __int128 r =
+          static_cast<__int128>(base.variant().index() == 3 ? static_cast<__int128>(base.as_uint())
+                                                            : base.as_int()) +
+          (delta.variant().index() == 3 ? static_cast<__int128>(delta.as_uint()) : delta.as_int());
       if (r > static_cast<__int128>(UINT64_MAX) || r < static_cast<__int128>(INT64_MIN))
         return Err{err::value, "integer overflow incrementing " + key.repr()};
       result = r >= 0 ? Value(static_cast<std::uint64_t>(r)) : Value(static_cast<std::int64_t>(r));

@@ -1,8 +1,8 @@
 // An insertion-ordered hash table of Value -> Value: the storage of dict and Namespace.
 //
 // Python's dict keeps insertion order, so keys()/items()/popitem() do here too: entries live in a
-// vector in insertion order (erased ones become holes, compacted when they outnumber live ones) and a
-// hash index maps each key to its slot. Also the pure atomic operations both types share.
+// vector in insertion order (erased ones become holes, compacted when they outnumber live ones) and
+// a hash index maps each key to its slot. Also the pure atomic operations both types share.
 #pragma once
 
 #include <cstdint>
@@ -54,7 +54,8 @@ namespace table_ops {
 /// Adds `delta` to the number at `key` (absent counts as 0) and returns the new value. int + int
 /// stays int (overflow is a ValueError); a float on either side gives a float.
 OpResult<Value> increment(Table& t, const Value& key, const Value& delta);
-/// Sets key to `desired` if it is present and equal (Python ==) to `expected`; returns whether it did.
+/// Sets key to `desired` if it is present and equal (Python ==) to `expected`; returns whether it
+/// did.
 OpResult<Value> compare_and_set(Table& t, const Value& key, const Value& expected, Value desired);
 /// Sets key to `value` only if absent; returns whether it did.
 OpResult<Value> set_if_absent(Table& t, const Value& key, Value value);
