@@ -66,6 +66,10 @@ class Client {
 
  private:
   Connection& connection();
+  msgpack::object_handle send(std::string_view op, std::string_view target,
+                              const msgpack::sbuffer& args,
+                              std::optional<std::chrono::steady_clock::time_point> deadline,
+                              bool cancellable);
 
   Options options_;
   std::string authkey_;

@@ -96,12 +96,17 @@ Connection::~Connection() {
 
 msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
                                         std::optional<Clock::time_point> deadline,
-                                        std::string_view what, bool cancellable) {
+                                        std::string_view op, std::string_view target,
+                                        bool cancellable) {
+  // The label of errors, built only when one is thrown: it would cost every call two allocations.
+  auto what = [&] {
+    return target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
+  };
   Call call;
   std::unique_lock lock(mu_);
   if (state_ == State::failed) throw_error(fatal_kind_, fatal_message_);
   if (request.size() > max_message_size_)
-    throw ProtocolError(std::string(what) + ": request of " + std::to_string(request.size()) +
+    throw ProtocolError(what() + ": request of " + std::to_string(request.size()) +
                         " bytes exceeds the daemon's limit of " +
                         std::to_string(max_message_size_));
   calls_.emplace(id, &call);
@@ -128,19 +133,18 @@ msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
       calls_.erase(
           id);  // a late reply finds no caller and is dropped: the connection stays in sync
       lock.unlock();
-      throw ConnectionError(std::string(what) + ": no reply from syncmgrd at " + endpoint_ +
+      throw ConnectionError(what() + ": no reply from syncmgrd at " + endpoint_ +
                             " before the call's deadline");
     }
   }
   lock.unlock();
-  if (!call.error_kind.empty())
-    throw_error(call.error_kind, std::string(what) + ": " + call.error_message);
+  if (!call.error_kind.empty()) throw_error(call.error_kind, what() + ": " + call.error_message);
   const msgpack::object& r = call.reply.get();
   if (r.via.array.ptr[1].as<int>() != 0) {
     // [id, 1, kind, message]
     std::string kind = r.via.array.ptr[2].as<std::string>();
     if (kind == err::cancelled)
-      throw ConnectionError(std::string(what) + ": no reply before the call's deadline; cancelled");
+      throw ConnectionError(what() + ": no reply before the call's deadline; cancelled");
     throw_error(kind, r.via.array.ptr[3].as<std::string>());
   }
   return std::move(call.reply);

@@ -41,13 +41,14 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   std::uint64_t next_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
-  /// Queues `request` (a packed request array with this id) and waits for its reply array, until
-  /// `deadline` (none: until the reply, or until the daemon stops answering). Throws
-  /// ConnectionError then. A call that may be parked on the daemon (`cancellable`) is cancelled
-  /// there first, so it cannot be served after its caller gave up (an item taken, a lock granted).
+  /// Queues `request` (a packed request array with this id, for `op` on `target`, named in errors)
+  /// and waits for its reply array, until `deadline` (none: until the reply, or until the daemon
+  /// stops answering). Throws ConnectionError then. A call that may be parked on the daemon
+  /// (`cancellable`) is cancelled there first, so it cannot be served after its caller gave up (an
+  /// item taken, a lock granted).
   msgpack::object_handle call(std::uint64_t id, std::string request,
-                              std::optional<Clock::time_point> deadline, std::string_view what,
-                              bool cancellable);
+                              std::optional<Clock::time_point> deadline, std::string_view op,
+                              std::string_view target, bool cancellable);
   /// Queues a request whose reply is ignored.
   void post(std::string request);
 

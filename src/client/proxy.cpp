@@ -121,33 +121,32 @@ std::string pack_request(std::uint64_t id, std::string_view op, std::string_view
   } else {
     pk.pack(target);
   }
-  std::string out(buf.data(), buf.size());
-  out.append(args.data(), args.size());  // args is already a packed array
-  return out;
+  buf.write(args.data(), args.size());  // args is already a packed array
+  return std::string(buf.data(), buf.size());
 }
 }  // namespace
 
-msgpack::object_handle Client::call(std::string_view op, std::string_view target,
-                                    const msgpack::sbuffer& args) {
+msgpack::object_handle Client::send(std::string_view op, std::string_view target,
+                                    const msgpack::sbuffer& args,
+                                    std::optional<Clock::time_point> deadline, bool cancellable) {
   Connection& c = connection();
   std::uint64_t id = c.next_id();
-  std::string what =
-      target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
-  return c.call(id, pack_request(id, op, target, args), Clock::now() + options_.timeout, what,
-                false);
+  return c.call(id, pack_request(id, op, target, args), deadline, op, target, cancellable);
+}
+
+msgpack::object_handle Client::call(std::string_view op, std::string_view target,
+                                    const msgpack::sbuffer& args) {
+  return send(op, target, args, Clock::now() + options_.timeout, false);
 }
 
 msgpack::object_handle Client::call_blocking(std::string_view op, std::string_view target,
                                              const msgpack::sbuffer& args, Timeout timeout) {
-  Connection& c = connection();
-  std::uint64_t id = c.next_id();
-  std::string what = std::string(op) + " on '" + std::string(target) + "'";
   std::optional<Clock::time_point> deadline;
   // The daemon enforces the timeout; our own deadline only catches a daemon that does not answer.
   if (timeout)
     deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout) + options_.timeout;
-  return c.call(id, pack_request(id, op, target, args), deadline, what, true);
+  return send(op, target, args, deadline, true);
 }
 
 std::uint64_t thread_id() {

@@ -19,14 +19,6 @@ using testsupport::Daemon;
 using testsupport::wait_parked;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-}  // namespace
-
 TEST_CASE("lock: acquire, release, locked, try_lock and timeouts") {
   Daemon d;
   Manager m(d.options());
@@ -38,8 +30,8 @@ TEST_CASE("lock: acquire, release, locked, try_lock and timeouts") {
   CHECK_FALSE(lock.try_lock());  // not re-entrant
   auto t0 = Clock::now();
   CHECK_FALSE(lock.acquire(true, 200ms));
-  CHECK(seconds_since(t0) >= 0.2);
-  CHECK(seconds_since(t0) < 5);
+  CHECK(testsupport::seconds_since(t0) >= 0.2);
+  CHECK(testsupport::seconds_since(t0) < 5);
   lock.release();
   CHECK_FALSE(lock.locked());
   CHECK_THROWS_AS(lock.release(), RuntimeError);  // releasing an unlocked lock
@@ -140,7 +132,7 @@ TEST_CASE("condition: wait releases the lock, notify wakes, wait re-acquires; ti
   cond.acquire();
   auto t0 = Clock::now();
   CHECK_FALSE(cond.wait(150ms));
-  CHECK(seconds_since(t0) >= 0.15);
+  CHECK(testsupport::seconds_since(t0) >= 0.15);
   cond.release();  // wait re-acquired it even though it timed out
 
   auto state = m.Namespace("state");

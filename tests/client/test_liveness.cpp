@@ -19,11 +19,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-/// Starts a child that runs `hold`, then reports readiness through `flag` and sleeps forever.
+/// Starts a child that runs `hold`, then sets the Event "held" and sleeps until killed.
 pid_t holder(Daemon& d, const std::function<void(Manager&)>& hold) {
   return testsupport::spawn([&d, hold] {
     Manager child(d.options());
@@ -50,7 +46,7 @@ TEST_CASE("liveness: a process SIGKILLed holding a Lock loses it after the sessi
   auto t0 = Clock::now();
   auto token = lock.acquire_fenced(true, 10s);
   CHECK(token.has_value());
-  CHECK(since(t0) < 1.0 + 3.0);  // the timeout plus generous slack
+  CHECK(testsupport::seconds_since(t0) < 1.0 + 3.0);  // the timeout plus generous slack
   CHECK(d.log().find("released lock 'L'") != std::string::npos);
 }
 
@@ -71,7 +67,7 @@ TEST_CASE("liveness: Semaphore permits of a dead process are returned") {
   auto t0 = Clock::now();
   CHECK(sem.acquire(true, 10s));
   CHECK(sem.acquire(true, 10s));
-  CHECK(since(t0) < 4.0);
+  CHECK(testsupport::seconds_since(t0) < 4.0);
   CHECK(d.log().find("permits") != std::string::npos);
 }
 
@@ -91,7 +87,7 @@ TEST_CASE("liveness: a party killed while waiting breaks the Barrier for the oth
   testsupport::join(victim);
   auto t0 = Clock::now();
   CHECK_THROWS_AS(barrier.wait(10s), BrokenBarrierError);
-  CHECK(since(t0) < 5.0);
+  CHECK(testsupport::seconds_since(t0) < 5.0);
   CHECK(barrier.broken());
 }
 
@@ -166,7 +162,7 @@ TEST_CASE("liveness: clients blocked on a daemon that dies get ConnectionError, 
   d.kill_now();
   blocked.join();
   CHECK(outcome == 2);
-  CHECK(since(t0) < 1.0 * 4 / 3 + 3.0);  // the lease plus slack
+  CHECK(testsupport::seconds_since(t0) < 1.0 * 4 / 3 + 3.0);  // the lease plus slack
   d.restart();
   // The first call may find its session gone (ConnectionError); the client then re-handshakes.
   bool worked = false;

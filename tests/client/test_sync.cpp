@@ -15,12 +15,6 @@ using namespace std::chrono_literals;
 using testsupport::Daemon;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-double since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-}  // namespace
-
 TEST_CASE("semaphore: counting, timeouts, release(n), bounded overflow") {
   Daemon d;
   Manager m(d.options());
@@ -31,7 +25,7 @@ TEST_CASE("semaphore: counting, timeouts, release(n), bounded overflow") {
   CHECK_FALSE(sem.acquire(false));
   auto t0 = Clock::now();
   CHECK_FALSE(sem.acquire(true, 100ms));
-  CHECK(since(t0) >= 0.1);
+  CHECK(testsupport::seconds_since(t0) >= 0.1);
   sem.release(2);
   CHECK(sem.get_value() == 2);
   sem.release();  // a plain Semaphore may go above its initial value
@@ -59,7 +53,7 @@ TEST_CASE("semaphore: a blocked acquire is served by another process's release")
   });
   auto t0 = Clock::now();
   CHECK(sem.acquire(true, 20s));
-  CHECK(since(t0) >= 0.05);
+  CHECK(testsupport::seconds_since(t0) >= 0.05);
   CHECK(testsupport::join(releaser) == 0);
 }
 
@@ -70,7 +64,7 @@ TEST_CASE("event: set, clear, is_set, wait with timeout, wakes every waiter") {
   CHECK_FALSE(ev.is_set());
   auto t0 = Clock::now();
   CHECK_FALSE(ev.wait(100ms));
-  CHECK(since(t0) >= 0.1);
+  CHECK(testsupport::seconds_since(t0) >= 0.1);
   std::vector<pid_t> waiters;
   for (int i = 0; i < 3; ++i) {
     waiters.push_back(testsupport::spawn([&d] {
@@ -96,7 +90,7 @@ TEST_CASE("barrier: abort and reset, timeouts break it, the action runs once per
   CHECK(b.n_waiting() == 0);
   auto t0 = Clock::now();
   CHECK_THROWS_AS(b.wait(100ms), BrokenBarrierError);  // a timeout breaks the barrier
-  CHECK(since(t0) >= 0.1);
+  CHECK(testsupport::seconds_since(t0) >= 0.1);
   CHECK(b.broken());
   CHECK_THROWS_AS(b.wait(), BrokenBarrierError);  // broken until reset
   b.reset();
@@ -171,7 +165,7 @@ TEST_CASE("blocking: a timed-out get leaves no parked call and takes no later it
   auto q = m.Queue("handoff");
   auto t0 = Clock::now();
   CHECK_THROWS_AS(q.get(true, 100ms), Empty);  // the daemon's timeout answers first
-  CHECK(since(t0) >= 0.1);
+  CHECK(testsupport::seconds_since(t0) >= 0.1);
   syncmgr::Value stats = m.stats();
   for (const auto& [k, val] : stats.as_map())
     if (k == syncmgr::Value("parked_calls")) CHECK(val.as_uint() == 0);
