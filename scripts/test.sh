@@ -67,7 +67,7 @@ run integration-asan build-asan integration_tests
 export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 setup build-tsan -Dtests=true -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
 # Only tests that do not fork: TSan cannot follow a fork of a multi-threaded process.
-run client-tsan build-tsan integration_tests -tc='threads:*,objects: one Manager*,errors: a call past*,objects: dict surface*'
+run client-tsan build-tsan integration_tests -tc='threads:*,async:*,objects: one Manager*,errors: a call past*,objects: dict surface*'
 
 echo
 echo "$passed passed, $failed failed"
