@@ -49,12 +49,13 @@ std::string Connection::server_request(std::string_view op, std::optional<std::u
 }
 
 Connection::Connection(std::string endpoint, std::string authkey,
-                       std::chrono::milliseconds connect_timeout)
+                       std::chrono::milliseconds connect_timeout, bool frame_macs)
     : endpoint_(std::move(endpoint)),
       authkey_(std::move(authkey)),
       context_(1),
       dealer_(context_, zmq::socket_type::dealer),
-      authkey_mac_(authkey_) {
+      authkey_mac_(authkey_),
+      want_frame_macs_(frame_macs) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw ConnectionError(std::string("eventfd: ") + std::strerror(errno));
   // immediate: queue nothing for a peer that is not connected, so no stale handshake frame is
@@ -93,8 +94,10 @@ Connection::Connection(std::string endpoint, std::string authkey,
 }
 
 std::shared_ptr<Connection> Connection::open(std::string endpoint, std::string authkey,
-                                             std::chrono::milliseconds connect_timeout) {
-  return std::make_shared<Connection>(std::move(endpoint), std::move(authkey), connect_timeout);
+                                             std::chrono::milliseconds connect_timeout,
+                                             bool frame_macs) {
+  return std::make_shared<Connection>(std::move(endpoint), std::move(authkey), connect_timeout,
+                                      frame_macs);
 }
 
 Connection::~Connection() {
@@ -302,7 +305,7 @@ bool Connection::send_raw(const std::string& frame) {
 void Connection::send_sealed(std::string_view payload) {
   Header h{protocol::kProtocolVersion, FrameType::request, protocol::Direction::to_daemon, session_,
            ++out_seq_};
-  send_raw(protocol::seal_frame(*session_mac_, h, payload));
+  send_raw(protocol::session_frame(*session_mac_, frame_macs_, h, payload));
 }
 
 void Connection::start_handshake() {
@@ -313,10 +316,15 @@ void Connection::start_handshake() {
   protocol::random_bytes(client_nonce_.data(), client_nonce_.size());
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_array(2);
+  pk.pack_array(want_frame_macs_ ? 2 : 3);
   pk.pack(protocol::kProtocolVersion);
   pk.pack_bin(protocol::kNonceSize);
   pk.pack_bin_body(client_nonce_.data(), protocol::kNonceSize);
+  if (!want_frame_macs_) {
+    pk.pack_map(1);
+    pk.pack("frame_macs");
+    pk.pack(false);
+  }
   Header h{protocol::kProtocolVersion, FrameType::hello, protocol::Direction::to_daemon, 0, 0};
   bool sent = send_raw(protocol::make_frame(h, std::string_view(buf.data(), buf.size())));
   // Not yet connected (the socket queues nothing then): try again soon rather than after the
@@ -516,6 +524,7 @@ void Connection::on_welcome(const Header& h, std::string_view frame) {
     return;
   in_seq_ = h.seq;
   std::size_t max_size = 64u << 20;
+  bool macs = true;
   try {
     auto oh = msgpack::unpack(frame.data() + protocol::kHeaderSize,
                               frame.size() - protocol::kHeaderSize - protocol::kTagSize);
@@ -524,10 +533,12 @@ void Connection::on_welcome(const Header& h, std::string_view frame) {
       session_timeout_ = std::chrono::milliseconds(it->second.as<std::uint64_t>());
     if (auto it = params.find("max_message_size"); it != params.end())
       max_size = it->second.as<std::size_t>();
+    if (auto it = params.find("frame_macs"); it != params.end()) macs = it->second.as<bool>();
   } catch (const std::exception&) {
     return;
   }
   awaiting_welcome_ = false;
+  frame_macs_ = macs || want_frame_macs_;  // never fewer MACs than we asked for
   last_sent_ = Clock::now();
   {
     std::lock_guard lock(mu_);
@@ -574,10 +585,10 @@ void Connection::on_refused(const Header& h, std::string_view frame) {
 void Connection::on_reply(std::string_view frame) {
   auto h = protocol::read_header(frame);
   if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
-  if (!protocol::verify_frame(*session_mac_, frame) || h->seq <= in_seq_)
+  if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
     return;  // forged or replayed
   in_seq_ = h->seq;
-  protocol::PayloadReader reader(protocol::sealed_payload(frame));
+  protocol::PayloadReader reader(protocol::session_payload(frame, frame_macs_));
   try {
     while (auto oh = reader.next()) {
       const msgpack::object& r = oh->get();

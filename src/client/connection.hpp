@@ -55,12 +55,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   /// Connects and completes the handshake; throws AuthenticationError, ProtocolError or
   /// ConnectionError (no answer within connect_timeout). Use open() for a shared_ptr.
-  Connection(std::string endpoint, std::string authkey, std::chrono::milliseconds connect_timeout);
+  Connection(std::string endpoint, std::string authkey, std::chrono::milliseconds connect_timeout,
+             bool frame_macs);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+  /// frame_macs false asks the daemon for frames without MACs (granted on ipc only).
   static std::shared_ptr<Connection> open(std::string endpoint, std::string authkey,
-                                          std::chrono::milliseconds connect_timeout);
+                                          std::chrono::milliseconds connect_timeout,
+                                          bool frame_macs);
 
   std::uint64_t next_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
   /// Sends `request` (a packed request array with this id, for `op` on `target`) and returns the
@@ -144,6 +147,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string client_nonce_;
   std::string server_nonce_;
   bool awaiting_welcome_ = false;
+  const bool want_frame_macs_;
+  bool frame_macs_ = true;  // as the welcome settled it
   Clock::time_point handshake_deadline_;
   std::chrono::milliseconds session_timeout_{10000};
   Clock::time_point last_sent_;

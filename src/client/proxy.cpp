@@ -76,6 +76,10 @@ std::string demangle(const std::type_info& t) {
   return out;
 }
 
+bool wants_frame_macs(const Options& o) {
+  return o.ipc_frame_macs || o.endpoint.rfind("ipc://", 0) != 0;
+}
+
 }  // namespace
 
 Client::Client(Options options) : options_(std::move(options)) {
@@ -86,7 +90,8 @@ Client::Client(Options options) : options_(std::move(options)) {
   }
   authkey_ = load_key(options_);
   fork_generation_ = g_fork_generation.load(std::memory_order_relaxed);
-  conn_ = Connection::open(options_.endpoint, authkey_, options_.connect_timeout);
+  conn_ = Connection::open(options_.endpoint, authkey_, options_.connect_timeout,
+                           wants_frame_macs(options_));
 }
 
 Client::~Client() {
@@ -102,7 +107,8 @@ Connection& Client::connection() {
   std::lock_guard lock(g_reconnect_mu);
   if (gen != fork_generation_) {
     new std::shared_ptr<Connection>(std::move(conn_));  // leaked on purpose, see above
-    conn_ = Connection::open(options_.endpoint, authkey_, options_.connect_timeout);
+    conn_ = Connection::open(options_.endpoint, authkey_, options_.connect_timeout,
+                             wants_frame_macs(options_));
     fork_generation_ = gen;
   }
   return *conn_;

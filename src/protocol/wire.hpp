@@ -59,5 +59,19 @@ inline std::string_view sealed_payload(std::string_view frame) {
 inline std::string_view unsealed_payload(std::string_view frame) {
   return frame.substr(kHeaderSize);
 }
+/// A request or reply frame of a session: sealed, or header || payload for a session that agreed
+/// to go without frame MACs (an ipc session; docs/PROTOCOL.md, "Security").
+inline std::string session_frame(Hmac& key, bool macs, const Header& h, std::string_view payload) {
+  return macs ? seal_frame(key, h, payload) : make_frame(h, payload);
+}
+inline std::string_view session_payload(std::string_view frame, bool macs) {
+  return macs ? sealed_payload(frame) : unsealed_payload(frame);
+}
+/// Whether a ZeroMQ Peer-Address names an ipc peer. libzmq (with SO_PEERCRED, as on Linux) gives
+/// ipc peers "localhost:uid:gid:pid"; a tcp peer's address is numeric, so it never matches. An
+/// ipc peer without credentials (no SO_PEERCRED) is not recognised: it keeps frame MACs.
+inline bool is_local_peer(std::string_view peer_address) {
+  return peer_address.rfind("localhost:", 0) == 0;
+}
 
 }  // namespace syncmgr::protocol

@@ -51,7 +51,8 @@ std::string arity_message(const Command& c, std::size_t given) {
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
       registry_((register_all_commands(commands_), commands_)),
-      sessions_(options_.authkey, options_.session_timeout, options_.max_message_size),
+      sessions_(options_.authkey, options_.session_timeout, options_.max_message_size,
+                !options_.require_frame_macs),
       context_(1),
       router_(context_, zmq::socket_type::router) {
   // Frames far beyond the limit are dropped by ZeroMQ before they are allocated; frames between the
@@ -232,7 +233,16 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
                                          "unknown or expired session; handshake again"));
     return;
   }
-  if (!protocol::verify_frame(session->key, frame)) {
+  if (!session->frame_macs) {
+    // No MACs: only the connection that completed the handshake speaks for the session.
+    if (routing_id != session->routing_id) {
+      ++rejected_frames_;
+      send_frame(routing_id, refused_frame(header->session, err::session,
+                                           "this session's frames come from its own ipc "
+                                           "connection only; handshake again"));
+      return;
+    }
+  } else if (!protocol::verify_frame(session->key, frame)) {
     ++rejected_frames_;
     sessions_.failures().record(peer_address(frame_msg), Clock::now(),
                                 "frame failed MAC verification");
@@ -256,7 +266,7 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
   session->last_seen = Clock::now();
   session->routing_id = std::move(routing_id);  // a reconnected client keeps its session
   ++request_frames_;
-  on_request(*session, protocol::sealed_payload(frame));
+  on_request(*session, protocol::session_payload(frame, session->frame_macs));
 }
 
 void Server::on_request(Session& session, std::string_view payload) {
@@ -274,7 +284,8 @@ void Server::on_request(Session& session, std::string_view payload) {
     Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
              session.id, ++session.out_seq};
     send_frame(session.routing_id,
-               protocol::seal_frame(session.key, h, std::string_view(out.data(), out.size())));
+               protocol::session_frame(session.key, session.frame_macs, h,
+                                       std::string_view(out.data(), out.size())));
   }
   for (auto id : closing_)
     end_session(id, "closed by client");
@@ -415,7 +426,8 @@ void Server::send_reply(std::uint64_t session_id, std::uint64_t request_id, Repl
   Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
            session->id, ++session->out_seq};
   send_frame(session->routing_id,
-             protocol::seal_frame(session->key, h, std::string_view(out.data(), out.size())));
+             protocol::session_frame(session->key, session->frame_macs, h,
+                                     std::string_view(out.data(), out.size())));
 }
 
 Reply Server::rerun(Waiter& w, Object& obj, bool timed_out) {

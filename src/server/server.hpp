@@ -25,6 +25,8 @@ struct ServerOptions {
   std::string authkey;
   std::size_t max_message_size = 64u << 20;
   std::chrono::milliseconds session_timeout{10000};
+  /// Refuse ipc clients' requests to drop per-frame MACs (see docs/PROTOCOL.md, "Security").
+  bool require_frame_macs = false;
 };
 
 struct ServerStats {

@@ -68,8 +68,11 @@ void AuthFailures::record(const std::string& peer, Clock::time_point now, const 
 }
 
 SessionTable::SessionTable(std::string authkey, std::chrono::milliseconds session_timeout,
-                           std::size_t max_message_size)
-    : authkey_(authkey), timeout_(session_timeout), max_message_size_(max_message_size) {}
+                           std::size_t max_message_size, bool allow_unsealed_ipc)
+    : authkey_(authkey),
+      timeout_(session_timeout),
+      max_message_size_(max_message_size),
+      allow_unsealed_ipc_(allow_unsealed_ipc) {}
 
 std::string SessionTable::refuse(std::uint64_t session, std::string_view kind,
                                  std::string_view message) {
@@ -85,21 +88,29 @@ HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame, co
   if (pending_.size() >= kMaxPendingHandshakes)
     return {refuse(0, err::protocol, "too many handshakes in progress; retry later")};
   std::string client_nonce;
+  bool wants_unsealed = false;
   try {
     auto oh =
         msgpack::unpack(frame.data() + protocol::kHeaderSize, frame.size() - protocol::kHeaderSize,
                         nullptr, nullptr, protocol::unpack_limits(frame.size()));
     const auto& o = oh.get();
-    if (o.type != msgpack::type::ARRAY || o.via.array.size != 2 ||
+    if (o.type != msgpack::type::ARRAY || o.via.array.size < 2 || o.via.array.size > 3 ||
         !read_fixed_bin(o.via.array.ptr[1], protocol::kNonceSize, client_nonce))
       throw msgpack::type_error();
+    if (o.via.array.size == 3) {
+      // Options: {"frame_macs": false} asks for frames without MACs (granted on ipc only).
+      for (const auto& [k, v] : o.via.array.ptr[2].as<std::map<std::string, msgpack::object>>())
+        if (k == "frame_macs") wants_unsealed = !v.as<bool>();
+    }
   } catch (const std::exception&) {
-    return {refuse(0, err::protocol, "malformed hello: expected [version, nonce(bin 32)]")};
+    return {
+        refuse(0, err::protocol, "malformed hello: expected [version, nonce(bin 32), {options}?]")};
   }
   std::uint64_t id = 0;
   while (id == 0 || sessions_.count(id) != 0 || pending_.count(id) != 0)
     protocol::random_bytes(&id, sizeof id);
-  Pending p{client_nonce, std::string(protocol::kNonceSize, '\0'), now + kHandshakeDeadline};
+  Pending p{client_nonce, std::string(protocol::kNonceSize, '\0'), now + kHandshakeDeadline,
+            wants_unsealed};
   protocol::random_bytes(p.server_nonce.data(), p.server_nonce.size());
   protocol::Tag proof = protocol::server_proof(authkey_, {p.client_nonce, p.server_nonce, id});
 
@@ -152,13 +163,19 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
                                              0,
                                              now,
                                              peer,
+                                             true,
                                              {}});
   Session* session = s.get();
+  // Frames without MACs only where the far end of the connection is the process that just proved
+  // the key: a local (ipc) peer. tcp sessions always seal every frame.
+  session->frame_macs = !(p.wants_unsealed && allow_unsealed_ipc_ && protocol::is_local_peer(peer));
   sessions_.emplace(h.session, std::move(s));
 
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(3);
+  pk.pack_map(4);
+  pk.pack("frame_macs");
+  pk.pack(session->frame_macs);
   pk.pack("session_timeout_ms");
   pk.pack(static_cast<std::uint64_t>(timeout_.count()));
   pk.pack("max_message_size");

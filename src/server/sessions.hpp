@@ -30,7 +30,8 @@ struct Session {
   std::uint64_t last_in_seq = 0;
   std::uint64_t out_seq = 0;
   Clock::time_point last_seen;
-  std::string peer;  // peer address, for logs
+  std::string peer;        // peer address, for logs
+  bool frame_macs = true;  // false: an ipc session that agreed to frames without MACs
   /// Objects where this session holds something (a lock, permits): released when it ends.
   std::unordered_set<std::string> holdings;
 };
@@ -64,7 +65,7 @@ struct HandshakeAnswer {
 class SessionTable {
  public:
   SessionTable(std::string authkey, std::chrono::milliseconds session_timeout,
-               std::size_t max_message_size);
+               std::size_t max_message_size, bool allow_unsealed_ipc);
 
   HandshakeAnswer on_hello(const protocol::Header& h, std::string_view frame,
                            const std::string& routing_id, const std::string& peer);
@@ -86,12 +87,14 @@ class SessionTable {
     std::string client_nonce;
     std::string server_nonce;
     Clock::time_point deadline;
+    bool wants_unsealed = false;  // the hello asked for frames without MACs
   };
   std::string refuse(std::uint64_t session, std::string_view kind, std::string_view message);
 
   protocol::Hmac authkey_;
   std::chrono::milliseconds timeout_;
   std::size_t max_message_size_;
+  bool allow_unsealed_ipc_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::unordered_map<std::uint64_t, Pending> pending_;
   AuthFailures failures_;

@@ -31,6 +31,9 @@ const char* kUsage =
     "  --max-message-size N    largest accepted message in bytes; K, M, G suffixes (default 64M)\n"
     "  --session-timeout SECS  a client silent this long is dropped and its holdings released\n"
     "                          (default 10)\n"
+    "  --require-frame-macs    MAC every frame on ipc too (by default an ipc client may ask to\n"
+    "                          skip them: its connection's far end proved the key; tcp always\n"
+    "                          MACs every frame)\n"
     "  --ready-file FILE       once listening, write the bound endpoints there, one per line\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
     "  --help                  show this help\n"
@@ -94,6 +97,8 @@ int main(int argc, char** argv) {
       if (end == v.c_str() || *end != '\0' || !(secs >= 0.05 && secs <= 86400))
         die("--session-timeout must be a number of seconds between 0.05 and 86400");
       opts.session_timeout = std::chrono::milliseconds(static_cast<long long>(secs * 1000));
+    } else if (flag == "--require-frame-macs") {
+      opts.require_frame_macs = true;
     } else if (flag == "--ready-file") {
       ready_file = value();
     } else if (flag == "--log-level") {

@@ -4,6 +4,7 @@
 // key.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -75,22 +76,27 @@ class RawClient {
     return oh.get().as<std::pair<std::string, std::string>>();
   }
 
-  std::string hello_frame(std::uint8_t version = kProtocolVersion) {
+  std::string hello_frame(std::uint8_t version = kProtocolVersion, bool frame_macs = true) {
     nonce_.assign(kNonceSize, 'n');
     random_bytes(nonce_.data(), nonce_.size());
     msgpack::sbuffer buf;
     msgpack::packer<msgpack::sbuffer> pk(buf);
-    pk.pack_array(2);
+    pk.pack_array(frame_macs ? 2 : 3);
     pk.pack(version);
     pk.pack_bin(kNonceSize);
     pk.pack_bin_body(nonce_.data(), kNonceSize);
+    if (!frame_macs) {
+      pk.pack_map(1);
+      pk.pack("frame_macs");
+      pk.pack(false);
+    }
     Header h{version, FrameType::hello, Direction::to_daemon, 0, 0};
     return make_frame(h, std::string_view(buf.data(), buf.size()));
   }
 
   /// Runs the handshake; returns the welcome frame (or the refusal) received.
-  std::string handshake(bool corrupt_proof = false) {
-    send(hello_frame());
+  std::string handshake(bool corrupt_proof = false, bool frame_macs = true) {
+    send(hello_frame(kProtocolVersion, frame_macs));
     auto challenge = recv();
     REQUIRE(challenge);
     auto h = read_header(*challenge);
@@ -119,6 +125,14 @@ class RawClient {
     return *welcome;
   }
 
+  /// The welcome's session parameters (frame_macs, session_timeout_ms, ...).
+  static std::map<std::string, msgpack::object> params(const std::string& welcome,
+                                                       msgpack::object_handle& keep) {
+    keep = msgpack::unpack(welcome.data() + kHeaderSize, welcome.size() - kHeaderSize - kTagSize);
+    return keep.get().as<std::map<std::string, msgpack::object>>();
+  }
+  std::uint64_t session() const { return session_; }
+
   std::string sealed(const std::string& payload, std::uint64_t seq) {
     Header h{kProtocolVersion, FrameType::request, Direction::to_daemon, session_, seq};
     return seal_frame(*session_key_, h, payload);
@@ -138,7 +152,6 @@ class RawClient {
     return out;
   }
 
-  std::uint64_t session() const { return session_; }
   const std::string& last_auth() const { return last_auth_; }
   Hmac& key() { return *session_key_; }
 
@@ -419,4 +432,59 @@ TEST_CASE("wire: the client refuses a daemon that cannot prove it knows the key"
   impostor.join();
   CHECK(msg.find("failed to prove") != std::string::npos);
   CHECK_FALSE(sent_auth);
+}
+
+TEST_CASE("wire: an ipc client may drop frame MACs; tcp and --require-frame-macs keep them") {
+  Daemon d;
+  zmq::context_t ctx;
+  msgpack::object_handle keep;
+  RawClient c(ctx, d.ipc(), read_file(d.key_file()));
+  auto welcome = c.handshake(false, false);
+  CHECK(verify_frame(c.key(), welcome));  // the welcome itself is always sealed
+  CHECK(RawClient::params(welcome, keep).at("frame_macs").as<bool>() == false);
+  // Requests and replies are header || payload now.
+  Header h{kProtocolVersion, FrameType::request, Direction::to_daemon, c.session(), 1};
+  c.send(make_frame(h, ping(7)));
+  auto reply = c.recv();
+  REQUIRE(reply);
+  REQUIRE_FALSE(RawClient::refusal(*reply));
+  auto rh = read_header(*reply);
+  REQUIRE(rh);
+  CHECK(rh->type == FrameType::reply);
+  CHECK(
+      msgpack::unpack(reply->data() + kHeaderSize, reply->size() - kHeaderSize).get().as<Value>() ==
+      Value(Array{7, 0, "pong"}));
+  // Another connection cannot speak for that session, even knowing its id and sequence.
+  RawClient intruder(ctx, d.ipc(), read_file(d.key_file()));
+  intruder.send(make_frame(
+      Header{kProtocolVersion, FrameType::request, Direction::to_daemon, c.session(), 2}, ping(8)));
+  auto refused = intruder.recv();
+  REQUIRE(refused);
+  REQUIRE(RawClient::refusal(*refused));
+  CHECK(RawClient::refusal(*refused)->first == "SessionError");
+
+  // Over tcp the wish is not granted: frames stay sealed, an unsealed one is refused.
+  RawClient t(ctx, d.tcp(), read_file(d.key_file()));
+  auto tw = t.handshake(false, false);
+  CHECK(RawClient::params(tw, keep).at("frame_macs").as<bool>() == true);
+  t.send(make_frame(
+      Header{kProtocolVersion, FrameType::request, Direction::to_daemon, t.session(), 1}, ping(1)));
+  auto tr = t.recv();
+  REQUIRE(tr);
+  REQUIRE(RawClient::refusal(*tr));
+  CHECK(RawClient::refusal(*tr)->first == "AuthenticationError");
+
+  Daemon strict({"--require-frame-macs"});
+  RawClient s(ctx, strict.ipc(), read_file(strict.key_file()));
+  CHECK(RawClient::params(s.handshake(false, false), keep).at("frame_macs").as<bool>() == true);
+  // And the library over ipc works either way.
+  for (bool macs : {false, true}) {
+    auto o = d.options(d.ipc());
+    o.ipc_frame_macs = macs;
+    Manager m(o);
+    auto big = std::string(3u << 20, 'x');
+    auto dict = m.dict();
+    dict.set("big", Bytes{big});
+    CHECK(dict.get<Bytes>("big").data == big);
+  }
 }
