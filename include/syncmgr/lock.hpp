@@ -48,10 +48,17 @@ class BasicLock : public ProxyBase, public Lockable<BasicLock<Acquire, Release, 
   std::optional<std::uint64_t> acquire_fenced(bool blocking = true, Timeout timeout = {}) {
     return invoke_blocking<std::optional<std::uint64_t>>(Acquire, blocking, timeout, thread_id());
   }
+  Future<std::optional<std::uint64_t>> async_acquire_fenced(bool blocking = true,
+                                                            Timeout timeout = {}) {
+    return invoke_blocking_async<std::optional<std::uint64_t>>(Acquire, blocking, timeout,
+                                                               thread_id());
+  }
   /// Throws RuntimeError if the lock is not held (an RLock: not held by this thread).
   void release() { invoke<void>(Release, thread_id()); }
+  Future<void> async_release() { return invoke_async<void>(Release, thread_id()); }
   /// Whether the calling thread of this process holds it.
   bool owned() const { return invoke<bool>(Owned, thread_id()); }
+  Future<bool> async_owned() const { return invoke_async<bool>(Owned, thread_id()); }
 };
 
 inline constexpr char kLockAcquire[] = "lock.acquire";
@@ -69,6 +76,7 @@ class LockProxy
   using BasicLock::BasicLock;
   /// Whether anyone holds it.
   bool locked() const { return invoke<bool>("lock.locked"); }
+  Future<bool> async_locked() const { return invoke_async<bool>("lock.locked"); }
 };
 
 /// Re-entrant: the owning thread may acquire it again; it is free after as many releases.

@@ -13,6 +13,7 @@
 #include <msgpack.hpp>
 
 #include "syncmgr/errors.hpp"
+#include "syncmgr/future.hpp"
 #include "syncmgr/value.hpp"
 
 namespace syncmgr {
@@ -48,17 +49,22 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  /// Sends [id, op, target, args] (args: an already packed msgpack array) and waits for the reply.
-  /// Returns the reply array [id, 0, result]; throws the error class the daemon named.
-  msgpack::object_handle call(std::string_view op, std::string_view target,
-                              const msgpack::sbuffer& args);
+  /// Sends [id, op, target, args] (args: an already packed msgpack array) and returns the call in
+  /// flight; its reply is the array [id, 0, result], or the error class the daemon named.
+  std::shared_ptr<PendingCall> start(std::string_view op, std::string_view target,
+                                     const msgpack::sbuffer& args);
   /// A call the daemon may park until `timeout` (none: until served). The caller waits that long
   /// plus a grace period; past it the parked call is cancelled on the daemon and ConnectionError
   /// is thrown. While it waits, heartbeats keep the session alive, and a daemon that stops
   /// answering fails the call with ConnectionError within the session timeout.
-  msgpack::object_handle call_blocking(std::string_view op, std::string_view target,
-                                       const msgpack::sbuffer& args,
-                                       std::optional<std::chrono::duration<double>> timeout);
+  std::shared_ptr<PendingCall> start_blocking(std::string_view op, std::string_view target,
+                                              const msgpack::sbuffer& args,
+                                              std::optional<std::chrono::duration<double>> timeout);
+  /// start() and wait for the reply.
+  msgpack::object_handle call(std::string_view op, std::string_view target,
+                              const msgpack::sbuffer& args) {
+    return take_reply(*start(op, target, args));
+  }
   /// Sends a request whose reply nobody waits for (used to release temporary objects).
   void post(std::string_view op, std::string_view target, const msgpack::sbuffer& args);
 
@@ -66,20 +72,16 @@ class Client {
 
  private:
   Connection& connection();
-  msgpack::object_handle send(std::string_view op, std::string_view target,
-                              const msgpack::sbuffer& args,
-                              std::optional<std::chrono::steady_clock::time_point> deadline,
-                              bool cancellable);
+  std::shared_ptr<PendingCall> send(std::string_view op, std::string_view target,
+                                    const msgpack::sbuffer& args,
+                                    std::optional<std::chrono::steady_clock::time_point> deadline,
+                                    bool cancellable);
 
   Options options_;
   std::string authkey_;
   std::shared_ptr<Connection> conn_;
   unsigned fork_generation_;
 };
-
-/// The reply's result, converted to T. Throws TypeError naming the stored and the requested type.
-template <class T>
-T result_as(const msgpack::object_handle& reply, std::string_view op, std::string_view target);
 
 [[noreturn]] void throw_conversion_error(const msgpack::object& o, const std::type_info& wanted,
                                          std::string_view op, std::string_view target);
@@ -125,18 +127,26 @@ class ProxyBase {
   explicit ProxyBase(std::shared_ptr<ObjectRef> ref) : ref_(std::move(ref)) {}
 
   template <class R, class... A>
+  Future<R> invoke_async(std::string_view op, const A&... args) const {
+    return Future<R>(ref_->client->start(op, ref_->name, pack_args(args...)));
+  }
+  template <class R, class... A>
   R invoke(std::string_view op, const A&... args) const {
-    auto reply = ref_->client->call(op, ref_->name, pack_args(args...));
-    if constexpr (!std::is_void_v<R>) return result_as<R>(reply, op, ref_->name);
+    return invoke_async<R>(op, args...).get();
   }
   /// For blocking ops: appends the [block, timeout] arguments every blocking op ends with.
   template <class R, class... A>
-  R invoke_blocking(std::string_view op, bool block, Timeout timeout, const A&... args) const {
+  Future<R> invoke_blocking_async(std::string_view op, bool block, Timeout timeout,
+                                  const A&... args) const {
     std::optional<double> secs;
     if (timeout) secs = timeout->count();
-    auto reply = ref_->client->call_blocking(op, ref_->name, pack_args(args..., block, secs),
-                                             block ? timeout : Timeout(std::chrono::seconds(0)));
-    if constexpr (!std::is_void_v<R>) return result_as<R>(reply, op, ref_->name);
+    return Future<R>(
+        ref_->client->start_blocking(op, ref_->name, pack_args(args..., block, secs),
+                                     block ? timeout : Timeout(std::chrono::seconds(0))));
+  }
+  template <class R, class... A>
+  R invoke_blocking(std::string_view op, bool block, Timeout timeout, const A&... args) const {
+    return invoke_blocking_async<R>(op, block, timeout, args...).get();
   }
 
  private:

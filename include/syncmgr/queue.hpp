@@ -22,6 +22,10 @@ class BasicQueue : public ProxyBase {
     invoke_blocking<void>(op(".put"), block, timeout, item);
   }
   template <class T>
+  Future<void> async_put(const T& item, bool block = true, Timeout timeout = {}) {
+    return invoke_blocking_async<void>(op(".put"), block, timeout, item);
+  }
+  template <class T>
   void put_nowait(const T& item) {
     put(item, false);
   }
@@ -32,6 +36,10 @@ class BasicQueue : public ProxyBase {
     return invoke_blocking<T>(op(".get"), block, timeout);
   }
   template <class T = Value>
+  Future<T> async_get(bool block = true, Timeout timeout = {}) {
+    return invoke_blocking_async<T>(op(".get"), block, timeout);
+  }
+  template <class T = Value>
   T get_nowait() {
     return get<T>(false);
   }
@@ -40,15 +48,27 @@ class BasicQueue : public ProxyBase {
   void put_many(const C& items, bool block = true, Timeout timeout = {}) {
     invoke_blocking<void>(op(".put_many"), block, timeout, items);
   }
+  template <class C>
+  Future<void> async_put_many(const C& items, bool block = true, Timeout timeout = {}) {
+    return invoke_blocking_async<void>(op(".put_many"), block, timeout, items);
+  }
   /// Takes between 1 and n items (as many as are there), waiting for at least one.
   template <class T = Value>
   std::vector<T> get_many(std::size_t n, bool block = true, Timeout timeout = {}) {
     return invoke_blocking<std::vector<T>>(op(".get_many"), block, timeout, n);
   }
+  template <class T = Value>
+  Future<std::vector<T>> async_get_many(std::size_t n, bool block = true, Timeout timeout = {}) {
+    return invoke_blocking_async<std::vector<T>>(op(".get_many"), block, timeout, n);
+  }
   std::size_t qsize() const { return invoke<std::size_t>(op(".qsize")); }
+  Future<std::size_t> async_qsize() const { return invoke_async<std::size_t>(op(".qsize")); }
   bool empty() const { return invoke<bool>(op(".empty")); }
+  Future<bool> async_empty() const { return invoke_async<bool>(op(".empty")); }
   bool full() const { return invoke<bool>(op(".full")); }
+  Future<bool> async_full() const { return invoke_async<bool>(op(".full")); }
   std::size_t maxsize() const { return invoke<std::size_t>(op(".maxsize")); }
+  Future<std::size_t> async_maxsize() const { return invoke_async<std::size_t>(op(".maxsize")); }
 
  protected:
   static std::string op(const char* method) { return std::string(Type) + method; }
@@ -66,9 +86,13 @@ class JoinableQueueProxy : public detail::BasicQueue<detail::kJoinableQueue> {
   using BasicQueue::BasicQueue;
   /// Marks one item taken with get() as processed. ValueError if called more times than items put.
   void task_done() { invoke<void>("joinablequeue.task_done"); }
+  Future<void> async_task_done() { return invoke_async<void>("joinablequeue.task_done"); }
   /// Waits until every item put has been marked done; false if the timeout passed first.
   bool join(Timeout timeout = {}) {
     return invoke_blocking<bool>("joinablequeue.join", true, timeout);
+  }
+  Future<bool> async_join(Timeout timeout = {}) {
+    return invoke_blocking_async<bool>("joinablequeue.join", true, timeout);
   }
 };
 

@@ -23,9 +23,16 @@ class BasicSemaphore : public ProxyBase, public Lockable<BasicSemaphore<Type>> {
   bool acquire(bool blocking = true, Timeout timeout = {}) {
     return invoke_blocking<bool>(op(".acquire"), blocking, timeout);
   }
+  Future<bool> async_acquire(bool blocking = true, Timeout timeout = {}) {
+    return invoke_blocking_async<bool>(op(".acquire"), blocking, timeout);
+  }
   /// Returns n permits. A BoundedSemaphore throws ValueError above its initial value.
   void release(std::uint32_t n = 1) { invoke<void>(op(".release"), n); }
+  Future<void> async_release(std::uint32_t n = 1) { return invoke_async<void>(op(".release"), n); }
   std::int64_t get_value() const { return invoke<std::int64_t>(op(".get_value")); }
+  Future<std::int64_t> async_get_value() const {
+    return invoke_async<std::int64_t>(op(".get_value"));
+  }
 
  private:
   static std::string op(const char* method) { return std::string(Type) + method; }
@@ -49,11 +56,24 @@ class ConditionProxy : public detail::ProxyBase, public detail::Lockable<Conditi
                                                          detail::thread_id())
         .has_value();
   }
+  /// The async form of acquire: the future holds the grant's fencing token, or none when the lock
+  /// was not acquired.
+  Future<std::optional<std::uint64_t>> async_acquire_fenced(bool blocking = true,
+                                                            Timeout timeout = {}) {
+    return invoke_blocking_async<std::optional<std::uint64_t>>("condition.acquire", blocking,
+                                                               timeout, detail::thread_id());
+  }
   void release() { invoke<void>("condition.release", detail::thread_id()); }
+  Future<void> async_release() {
+    return invoke_async<void>("condition.release", detail::thread_id());
+  }
   /// Releases the lock (atomically, on the daemon), waits for a notify or the timeout, re-acquires
   /// the lock, and returns false if the timeout passed. RuntimeError without the lock.
   bool wait(Timeout timeout = {}) {
     return invoke_blocking<bool>("condition.wait", true, timeout, detail::thread_id());
+  }
+  Future<bool> async_wait(Timeout timeout = {}) {
+    return invoke_blocking_async<bool>("condition.wait", true, timeout, detail::thread_id());
   }
   /// Waits until predicate() is true (checked with the lock held), or the timeout passes; returns
   /// the predicate's last value.
@@ -76,17 +96,29 @@ class ConditionProxy : public detail::ProxyBase, public detail::Lockable<Conditi
   }
   /// Wakes up to n waiters. RuntimeError without the lock.
   void notify(std::uint32_t n = 1) { invoke<void>("condition.notify", detail::thread_id(), n); }
+  Future<void> async_notify(std::uint32_t n = 1) {
+    return invoke_async<void>("condition.notify", detail::thread_id(), n);
+  }
   void notify_all() { invoke<void>("condition.notify_all", detail::thread_id()); }
+  Future<void> async_notify_all() {
+    return invoke_async<void>("condition.notify_all", detail::thread_id());
+  }
 };
 
 class EventProxy : public detail::ProxyBase {
  public:
   explicit EventProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
   void set() { invoke<void>("event.set"); }
+  Future<void> async_set() { return invoke_async<void>("event.set"); }
   void clear() { invoke<void>("event.clear"); }
+  Future<void> async_clear() { return invoke_async<void>("event.clear"); }
   bool is_set() const { return invoke<bool>("event.is_set"); }
+  Future<bool> async_is_set() const { return invoke_async<bool>("event.is_set"); }
   /// Whether the event is set, waiting up to the timeout for it.
   bool wait(Timeout timeout = {}) { return invoke_blocking<bool>("event.wait", true, timeout); }
+  Future<bool> async_wait(Timeout timeout = {}) {
+    return invoke_blocking_async<bool>("event.wait", true, timeout);
+  }
 };
 
 /// Python's Barrier. The action, when the barrier was created with one, runs in the process of the
@@ -115,10 +147,17 @@ class BarrierProxy : public detail::ProxyBase {
     return index;
   }
   void abort() { invoke<void>("barrier.abort"); }
+  Future<void> async_abort() { return invoke_async<void>("barrier.abort"); }
   void reset() { invoke<void>("barrier.reset"); }
+  Future<void> async_reset() { return invoke_async<void>("barrier.reset"); }
   std::size_t parties() const { return invoke<std::size_t>("barrier.parties"); }
+  Future<std::size_t> async_parties() const { return invoke_async<std::size_t>("barrier.parties"); }
   std::size_t n_waiting() const { return invoke<std::size_t>("barrier.n_waiting"); }
+  Future<std::size_t> async_n_waiting() const {
+    return invoke_async<std::size_t>("barrier.n_waiting");
+  }
   bool broken() const { return invoke<bool>("barrier.broken"); }
+  Future<bool> async_broken() const { return invoke_async<bool>("barrier.broken"); }
 
  private:
   std::function<void()> action_;

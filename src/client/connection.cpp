@@ -1,4 +1,5 @@
-// The client's I/O thread: handshake, sealing, coalescing, heartbeats, reconnection.
+// The client connection: the pump (sending, coalescing, heartbeats, liveness), the handshake,
+// reconnection, and the hand-over of the socket between threads.
 #include "client/connection.hpp"
 
 #include <sys/eventfd.h>
@@ -25,6 +26,9 @@ constexpr auto kHandshakeRetry = std::chrono::milliseconds(2000);
 constexpr auto kConnectPoll = std::chrono::milliseconds(10);
 // How long a caller whose deadline passed waits for the daemon to answer its cancellation.
 constexpr auto kCancelGrace = std::chrono::milliseconds(5000);
+// A request queued behind calls in flight waits at most this long for a frame to share.
+constexpr auto kDeferLimit = std::chrono::milliseconds(1);
+constexpr std::size_t kMaxDeferred = 256;
 
 std::string_view tag_view(const protocol::Tag& t) {
   return std::string_view(reinterpret_cast<const char*>(t.data()), t.size());
@@ -59,13 +63,18 @@ Connection::Connection(std::string endpoint, std::string authkey,
   dealer_.set(zmq::sockopt::linger, 200);
   dealer_.set(zmq::sockopt::reconnect_ivl, 100);
   dealer_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+  // Unbounded on our side: replies to async calls nobody waits for yet pile up here rather than
+  // at the daemon, whose ROUTER would drop them once our pipe is full.
+  dealer_.set(zmq::sockopt::rcvhwm, 0);
   try {
     dealer_.connect(endpoint_);
   } catch (const zmq::error_t& e) {
     ::close(wake_fd_);
     throw ConnectionError("cannot connect to " + endpoint_ + ": " + e.what());
   }
-  io_ = std::thread([this] { run(); });
+  last_received_ = Clock::now();
+  start_handshake();  // this thread is the pump until the background thread exists
+  background_ = std::thread([this] { background(); });
   std::unique_lock lock(mu_);
   bool settled =
       state_cv_.wait_for(lock, connect_timeout, [this] { return state_ != State::connecting; });
@@ -75,69 +84,160 @@ Connection::Connection(std::string endpoint, std::string authkey,
                                 : "no answer from syncmgrd at " + endpoint_ + " within " +
                                       std::to_string(connect_timeout.count()) + " ms";
   stop_ = true;
+  background_cv_.notify_one();
   lock.unlock();
-  std::uint64_t one = 1;
-  (void)::write(wake_fd_, &one, sizeof one);
-  io_.join();
+  wake_pump();
+  background_.join();
   ::close(wake_fd_);
   throw_error(kind, message);
+}
+
+std::shared_ptr<Connection> Connection::open(std::string endpoint, std::string authkey,
+                                             std::chrono::milliseconds connect_timeout) {
+  return std::make_shared<Connection>(std::move(endpoint), std::move(authkey), connect_timeout);
 }
 
 Connection::~Connection() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
+    background_cv_.notify_one();
   }
-  std::uint64_t one = 1;
-  (void)::write(wake_fd_, &one, sizeof one);
-  io_.join();
+  wake_pump();
+  background_.join();
   ::close(wake_fd_);
 }
 
-msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
-                                        std::optional<Clock::time_point> deadline,
-                                        std::string_view op, std::string_view target,
-                                        bool cancellable) {
-  // The label of errors, built only when one is thrown: it would cost every call two allocations.
-  auto what = [&] {
-    return target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
-  };
-  Call call;
+void Connection::wake_pump() {
+  std::uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+}
+
+void Connection::submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request) {
+  outbox_.emplace_back(id, std::move(request));
+  if (pumping_) {
+    lock.unlock();
+    wake_pump();
+    lock.lock();
+    return;
+  }
+  if (calls_.size() > 1 && outbox_.size() < kMaxDeferred) {
+    // Other calls are in flight and nobody waits yet (a pipelining caller): hold the request so
+    // the next wait, or the background thread within kDeferLimit, sends everything queued by then
+    // in one frame, which the daemon answers with one frame.
+    if (!flush_by_) {
+      flush_by_ = Clock::now() + kDeferLimit;
+      background_cv_.notify_one();
+    }
+    return;
+  }
+  pumping_ = true;
+  lock.unlock();
+  if (linked()) flush_outbox();  // else it goes out once the handshake completes
+  lock.lock();
+  release_pump(lock);
+}
+
+void Connection::release_pump(std::unique_lock<std::mutex>&) {
+  // Requests queued after the pump's last flush must not wait for a heartbeat to go out.
+  bool attention = (!linked() && state_ != State::failed) || stop_ || !outbox_.empty();
+  next_timer_ = linked() ? last_sent_ + session_timeout_ / 3 : handshake_deadline_;
+  pumping_ = false;
+  if (sleepers_ > 0) {
+    for (auto& [id, weak] : calls_) {
+      auto call = weak.lock();
+      if (call && call->waiting && !call->done) {
+        call->cv.notify_one();  // it takes the pump over
+        return;
+      }
+    }
+  }
+  if (attention) {
+    needs_background_ = true;
+    background_cv_.notify_one();
+  }
+}
+
+std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string request,
+                                               std::optional<Clock::time_point> deadline,
+                                               std::string_view op, std::string_view target,
+                                               bool cancellable) {
+  auto call = std::make_shared<PendingCall>();
+  call->id = id;
+  call->op = op;
+  call->target = target;
+  call->deadline = deadline;
+  call->cancellable = cancellable;
+  call->conn = shared_from_this();
   std::unique_lock lock(mu_);
   if (state_ == State::failed) throw_error(fatal_kind_, fatal_message_);
   if (request.size() > max_message_size_)
-    throw ProtocolError(what() + ": request of " + std::to_string(request.size()) +
+    throw ProtocolError(std::string(op) + ": request of " + std::to_string(request.size()) +
                         " bytes exceeds the daemon's limit of " +
                         std::to_string(max_message_size_));
-  calls_.emplace(id, &call);
-  outbox_.emplace_back(id, std::move(request));
-  lock.unlock();
-  std::uint64_t one = 1;
-  (void)::write(wake_fd_, &one, sizeof one);
-  lock.lock();
-  auto done = [&] { return call.done; };
-  if (!deadline) {
-    call.cv.wait(lock, done);
-  } else if (!call.cv.wait_until(lock, *deadline, done)) {
+  calls_.emplace(id, call);
+  submit(lock, id, std::move(request));
+  return call;
+}
+
+bool Connection::wait(PendingCall& call, std::optional<Clock::time_point> until) {
+  std::unique_lock lock(mu_);
+  auto passed = [&] { return until && Clock::now() >= *until; };
+  while (!call.done) {
+    if (!pumping_) {
+      // Drive the socket ourselves: our reply wakes us straight from zmq_poll.
+      pumping_ = true;
+      lock.unlock();
+      for (;;) {
+        pump_once(until);
+        lock.lock();
+        if (call.done || passed()) break;
+        lock.unlock();
+      }
+      release_pump(lock);
+      if (passed()) break;
+      continue;
+    }
+    if (passed()) break;
+    call.waiting = true;
+    ++sleepers_;
+    if (until) {
+      call.cv.wait_until(lock, *until);
+    } else {
+      call.cv.wait(lock);
+    }
+    call.waiting = false;
+    --sleepers_;
+  }
+  if (!pumping_ && sleepers_ > 0) {
+    // We may have been handed the pump just as we stopped waiting: pass it on.
+    pumping_ = true;
+    release_pump(lock);
+  }
+  return call.done;
+}
+
+msgpack::object_handle Connection::take(PendingCall& call) {
+  // The label of errors, built only when one is thrown: it would cost every call allocations.
+  auto what = [&] { return call.target.empty() ? call.op : call.op + " on '" + call.target + "'"; };
+  if (!wait(call, call.deadline)) {
     bool answered = false;
-    if (cancellable) {
+    if (call.cancellable) {
       // Ask the daemon to end the parked call; it then answers it (served after all, or
       // CancelledError), so exactly one outcome reaches us and nothing is lost.
-      outbox_.emplace_back(0, server_request("server.cancel", id));
-      lock.unlock();
-      (void)::write(wake_fd_, &one, sizeof one);
-      lock.lock();
-      answered = call.cv.wait_for(lock, kCancelGrace, done);
+      {
+        std::unique_lock lock(mu_);
+        submit(lock, 0, server_request("server.cancel", call.id));
+      }
+      answered = wait(call, Clock::now() + kCancelGrace);
     }
     if (!answered) {
-      calls_.erase(
-          id);  // a late reply finds no caller and is dropped: the connection stays in sync
-      lock.unlock();
+      std::lock_guard lock(mu_);
+      calls_.erase(call.id);  // a late reply finds no caller and is dropped
       throw ConnectionError(what() + ": no reply from syncmgrd at " + endpoint_ +
                             " before the call's deadline");
     }
   }
-  lock.unlock();
   if (!call.error_kind.empty()) throw_error(call.error_kind, what() + ": " + call.error_message);
   const msgpack::object& r = call.reply.get();
   if (r.via.array.ptr[1].as<int>() != 0) {
@@ -151,13 +251,9 @@ msgpack::object_handle Connection::call(std::uint64_t id, std::string request,
 }
 
 void Connection::post(std::string request) {
-  {
-    std::lock_guard lock(mu_);
-    if (state_ == State::failed || request.size() > max_message_size_) return;
-    outbox_.emplace_back(0, std::move(request));
-  }
-  std::uint64_t one = 1;
-  (void)::write(wake_fd_, &one, sizeof one);
+  std::unique_lock lock(mu_);
+  if (state_ == State::failed || request.size() > max_message_size_) return;
+  submit(lock, 0, std::move(request));
 }
 
 void Connection::fail_calls(std::string_view kind, const std::string& message, bool fatal,
@@ -169,7 +265,9 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
     fatal_message_ = message;
     state_cv_.notify_all();
   }
-  auto fail = [&](Call* call) {
+  auto fail = [&](const std::weak_ptr<PendingCall>& weak) {
+    auto call = weak.lock();
+    if (!call) return;
     call->done = true;
     call->error_kind = kind;
     call->error_message = message;
@@ -226,81 +324,102 @@ void Connection::start_handshake() {
   handshake_deadline_ = Clock::now() + (sent ? kHandshakeRetry : kConnectPoll);
 }
 
-void Connection::run() {
-  {
-    std::lock_guard lock(mu_);
-    state_ = State::connecting;
-  }
-  last_received_ = Clock::now();
-  start_handshake();
-  zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
-                             {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
-  for (;;) {
+void Connection::background() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
     auto now = Clock::now();
-    bool established = session_mac_.has_value() && !awaiting_welcome_;
-    auto heartbeat_every = session_timeout_ / 3;
-    Clock::time_point next = established ? last_sent_ + heartbeat_every : handshake_deadline_;
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now);
-    wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
-    try {
-      zmq::poll(items, 2, wait);
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-    if (items[1].revents & ZMQ_POLLIN) {
-      std::uint64_t n;
-      (void)::read(wake_fd_, &n, sizeof n);
-    }
-    {
-      std::lock_guard lock(mu_);
-      if (stop_) break;
-    }
-    for (;;) {
-      zmq::message_t msg;
-      if (!dealer_.recv(msg, zmq::recv_flags::dontwait)) break;
-      if (msg.more()) continue;  // we never expect multipart; skip extra parts
-      on_frame(std::string_view(msg.data<char>(), msg.size()));
-    }
-    now = Clock::now();
-    established = session_mac_.has_value() && !awaiting_welcome_;
-    if (established) {
-      flush_outbox();
-      if (now - last_sent_ >= session_timeout_ / 3) {
-        // Heartbeat: renews the lease, and its reply tells us the daemon is alive.
-        send_sealed(server_request("server.heartbeat"));
+    if (!pumping_ &&
+        (needs_background_ || now >= next_timer_ || (flush_by_ && now >= *flush_by_))) {
+      needs_background_ = false;
+      pumping_ = true;
+      lock.unlock();
+      // One round for timers and queued frames; during a handshake, stay until it settles.
+      pump_once(Clock::now());
+      for (;;) {
+        lock.lock();
+        bool settle = !linked() && state_ != State::failed && !stop_ && sleepers_ == 0;
+        lock.unlock();
+        if (!settle) break;
+        pump_once(Clock::now() + std::chrono::milliseconds(100));
       }
-      bool waiting;
-      {
-        std::lock_guard lock(mu_);
-        waiting = !calls_.empty();
-      }
-      if (waiting && now - last_received_ > session_timeout_ + session_timeout_ / 3) {
-        // Nothing heard for longer than the lease: the daemon is gone or unreachable.
-        fail_calls("ConnectionError",
-                   "syncmgrd at " + endpoint_ + " stopped answering (nothing received for " +
-                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          now - last_received_)
-                                          .count()) +
-                       " ms)",
-                   false, false);
-        last_received_ = now;
-        start_handshake();
-      }
-    } else if (now >= handshake_deadline_) {
-      bool failed;
-      {
-        std::lock_guard lock(mu_);
-        failed = state_ == State::failed;
-      }
-      if (!failed) start_handshake();
+      lock.lock();
+      release_pump(lock);
+      needs_background_ = false;
+      continue;
     }
+    // While another thread pumps, it keeps the timers; look again a heartbeat later.
+    auto until = pumping_ ? now + session_timeout_ / 3 : next_timer_;
+    if (!pumping_ && flush_by_ && *flush_by_ < until) until = *flush_by_;
+    background_cv_.wait_until(lock, until,
+                              [&] { return stop_ || (needs_background_ && !pumping_); });
   }
-  if (session_mac_ && !awaiting_welcome_) {
-    // Say goodbye so the daemon frees the session (and our temporary objects) now, not at expiry.
+  // Nobody else can pump now: the last owner is gone. Say goodbye so the daemon frees the session
+  // (and our temporary objects) now, not at expiry.
+  lock.unlock();
+  if (linked()) {
     flush_outbox();
     send_sealed(server_request("server.bye"));
   }
   dealer_.close();
+}
+
+void Connection::pump_once(std::optional<Clock::time_point> limit) {
+  if (linked()) flush_outbox();
+  auto now = Clock::now();
+  auto heartbeat_every = session_timeout_ / 3;
+  Clock::time_point end = linked() ? last_sent_ + heartbeat_every : handshake_deadline_;
+  if (limit && *limit < end) end = *limit;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+  wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+  zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
+                             {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  try {
+    zmq::poll(items, 2, wait);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+  }
+  if (items[1].revents & ZMQ_POLLIN) {
+    std::uint64_t n;
+    (void)::read(wake_fd_, &n, sizeof n);
+  }
+  for (;;) {
+    zmq::message_t msg;
+    if (!dealer_.recv(msg, zmq::recv_flags::dontwait)) break;
+    if (msg.more()) continue;  // we never expect multipart; skip extra parts
+    on_frame(std::string_view(msg.data<char>(), msg.size()));
+  }
+  now = Clock::now();
+  if (linked()) {
+    flush_outbox();
+    if (now - last_sent_ >= heartbeat_every) {
+      // Heartbeat: renews the lease, and its reply tells us the daemon is alive.
+      send_sealed(server_request("server.heartbeat"));
+    }
+    bool waiting;
+    {
+      std::lock_guard lock(mu_);
+      waiting = !calls_.empty();
+    }
+    if (waiting && now - last_received_ > session_timeout_ + heartbeat_every) {
+      // Nothing heard for longer than the lease: the daemon is gone or unreachable.
+      fail_calls("ConnectionError",
+                 "syncmgrd at " + endpoint_ + " stopped answering (nothing received for " +
+                     std::to_string(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_)
+                             .count()) +
+                     " ms)",
+                 false, false);
+      last_received_ = now;
+      start_handshake();
+    }
+  } else if (now >= handshake_deadline_) {
+    bool failed;
+    {
+      std::lock_guard lock(mu_);
+      failed = state_ == State::failed;
+    }
+    if (!failed) start_handshake();
+  }
 }
 
 void Connection::flush_outbox() {
@@ -308,6 +427,8 @@ void Connection::flush_outbox() {
   std::size_t limit;
   {
     std::lock_guard lock(mu_);
+    flush_by_.reset();
+    if (outbox_.empty()) return;
     batch.swap(outbox_);
     limit = max_message_size_;
   }
@@ -317,7 +438,11 @@ void Connection::flush_outbox() {
       send_sealed(payload);
       payload.clear();
     }
-    payload += req;
+    if (payload.empty()) {
+      payload = std::move(req);  // the common case, one request: no copy
+    } else {
+      payload += req;
+    }
     if (id != 0) unanswered_.emplace(id, true);
   }
   if (!payload.empty()) send_sealed(payload);
@@ -464,15 +589,32 @@ void Connection::on_reply(std::string_view frame) {
       std::lock_guard lock(mu_);
       auto it = calls_.find(id);
       if (it == calls_.end()) continue;  // a heartbeat, a post, or a caller that gave up
-      Call* call = it->second;
+      auto call = it->second.lock();
       calls_.erase(it);
+      if (!call) continue;  // its future was dropped
       call->reply = std::move(*oh);
       call->done = true;
-      call->cv.notify_one();
+      if (call->waiting) call->cv.notify_one();
     }
   } catch (const std::exception&) {
     // A malformed reply from an authenticated daemon: its calls run into their deadlines.
   }
+}
+
+bool wait_call(PendingCall& call, std::optional<Clock::time_point> until) {
+  return call.conn->wait(call, until);
+}
+
+msgpack::object_handle take_reply(PendingCall& call) {
+  return call.conn->take(call);
+}
+
+std::string_view call_op(const PendingCall& call) {
+  return call.op;
+}
+
+std::string_view call_target(const PendingCall& call) {
+  return call.target;
 }
 
 }  // namespace syncmgr::detail

@@ -1,11 +1,13 @@
-// One client connection to syncmgrd: a DEALER socket owned by a private I/O thread.
+// One client connection to syncmgrd: a DEALER socket driven by whichever thread needs it.
 //
-// Caller threads never touch the socket: they queue a packed request, wake the I/O thread through
-// an eventfd and wait on their own condition variable, so many calls from many threads are in
-// flight at once and a slow call never stalls another. The I/O thread coalesces queued requests
-// into frames, seals them, sends heartbeats while the connection is idle or a call is waiting,
-// handshakes again (and resends unanswered calls) when the daemon has forgotten the session, e.g.
-// after a restart.
+// The socket has one driver at a time (the "pump", `pumping_`): a thread waiting for its own reply
+// drives it itself, so a synchronous call costs no client-side thread switch (the reply wakes the
+// caller straight from zmq_poll). Threads that find the pump taken queue their request, wake the
+// pump through an eventfd and sleep on their call's condition variable; the pump sends their
+// requests coalesced into one frame and hands their replies over. When the pump's own call is done
+// it hands the socket to a waiting thread. A background thread drives it only when nobody else
+// does and there is work: the handshake, heartbeats (every third of the session timeout), frames
+// to send, a rehandshake after the daemon forgot the session.
 #pragma once
 
 #include <atomic>
@@ -31,42 +33,68 @@ namespace syncmgr::detail {
 
 using Clock = std::chrono::steady_clock;
 
-class Connection {
+class Connection;
+
+/// One call in flight: shared by the connection (until answered) and the caller's Future.
+struct PendingCall {
+  std::uint64_t id = 0;
+  std::string op, target;  // named in errors
+  std::optional<Clock::time_point> deadline;
+  bool cancellable = false;  // may be parked on the daemon: cancel it there past the deadline
+  std::shared_ptr<Connection> conn;
+  // Under the connection's mu_.
+  std::condition_variable cv;
+  bool done = false;
+  bool waiting = false;  // a thread sleeps on cv
+  msgpack::object_handle reply;
+  std::string error_kind;  // set when the call failed locally (connection lost, ...)
+  std::string error_message;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
  public:
   /// Connects and completes the handshake; throws AuthenticationError, ProtocolError or
-  /// ConnectionError (no answer within connect_timeout).
+  /// ConnectionError (no answer within connect_timeout). Use open() for a shared_ptr.
   Connection(std::string endpoint, std::string authkey, std::chrono::milliseconds connect_timeout);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+  static std::shared_ptr<Connection> open(std::string endpoint, std::string authkey,
+                                          std::chrono::milliseconds connect_timeout);
 
   std::uint64_t next_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
-  /// Queues `request` (a packed request array with this id, for `op` on `target`, named in errors)
-  /// and waits for its reply array, until `deadline` (none: until the reply, or until the daemon
-  /// stops answering). Throws ConnectionError then. A call that may be parked on the daemon
-  /// (`cancellable`) is cancelled there first, so it cannot be served after its caller gave up (an
-  /// item taken, a lock granted).
-  msgpack::object_handle call(std::uint64_t id, std::string request,
-                              std::optional<Clock::time_point> deadline, std::string_view op,
-                              std::string_view target, bool cancellable);
+  /// Sends `request` (a packed request array with this id, for `op` on `target`) and returns the
+  /// call in flight. `deadline` (none: only the daemon's liveness bounds it) is when take() gives
+  /// up; a `cancellable` call (one the daemon may park) is first cancelled there, so it cannot be
+  /// served after its caller gave up (an item taken, a lock granted).
+  std::shared_ptr<PendingCall> start(std::uint64_t id, std::string request,
+                                     std::optional<Clock::time_point> deadline, std::string_view op,
+                                     std::string_view target, bool cancellable);
+  /// Waits for the call's reply until `until` (none: until it arrives or the call fails).
+  bool wait(PendingCall& call, std::optional<Clock::time_point> until);
+  /// Waits up to the call's deadline and returns its reply; throws its error.
+  msgpack::object_handle take(PendingCall& call);
   /// Queues a request whose reply is ignored.
   void post(std::string request);
 
   const std::string& endpoint() const { return endpoint_; }
 
  private:
-  struct Call {
-    std::condition_variable cv;
-    bool done = false;
-    msgpack::object_handle reply;
-    std::string error_kind;  // set when the call failed locally (connection lost, ...)
-    std::string error_message;
-  };
-  enum class State { connecting, established, failed };
-
   /// A packed server.* request the connection sends on its own (heartbeat, bye, cancel).
   std::string server_request(std::string_view op, std::optional<std::uint64_t> arg = {});
-  void run();
+  void background();
+  /// Queues a frame's worth of work and makes sure a pump sends it: the caller becomes the pump
+  /// for a moment if none is running, else the running pump is woken.
+  void submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request);
+  /// Gives up the pump (mu_ held): hands it to a thread waiting for a reply, else to the
+  /// background thread when the connection needs attention.
+  void release_pump(std::unique_lock<std::mutex>& lock);
+  void wake_pump();
+  // Pump only (the thread that set pumping_):
+  /// One round: send what is queued, poll up to `limit` (bounded by the timers), read every frame,
+  /// heartbeat, check liveness, retry the handshake.
+  void pump_once(std::optional<Clock::time_point> limit);
+  bool linked() const { return session_mac_.has_value() && !awaiting_welcome_; }
   void start_handshake();
   void on_frame(std::string_view frame);
   void on_refused(const protocol::Header& h, std::string_view frame);
@@ -80,23 +108,32 @@ class Connection {
   /// already sent on the current session. `fatal` makes the connection unusable.
   void fail_calls(std::string_view kind, const std::string& message, bool fatal, bool sent_only);
 
+  enum class State { connecting, established, failed };
+
   const std::string endpoint_;
   const std::string authkey_;
   std::atomic<std::uint64_t> next_id_{1};
 
-  // Shared between caller threads and the I/O thread, under mu_.
+  // Shared by every thread, under mu_.
   std::mutex mu_;
   std::condition_variable state_cv_;
+  std::condition_variable background_cv_;
   State state_ = State::connecting;
   std::string fatal_kind_, fatal_message_;
-  std::unordered_map<std::uint64_t, Call*> calls_;
+  // Weak: a call whose future was dropped is forgotten; its reply, if any, is discarded.
+  std::unordered_map<std::uint64_t, std::weak_ptr<PendingCall>> calls_;
   std::deque<std::pair<std::uint64_t, std::string>> outbox_;
+  bool pumping_ = false;
+  std::size_t sleepers_ = 0;      // calls with waiting set
+  bool needs_background_ = true;  // the handshake is not complete, or a frame waits to be sent
+  Clock::time_point next_timer_;  // the pump's next heartbeat or handshake retry
+  std::optional<Clock::time_point> flush_by_;  // when held-back requests must go out
   bool stop_ = false;
   std::size_t max_message_size_ = 64u << 20;
 
   int wake_fd_ = -1;
 
-  // I/O thread only.
+  // The pump's: touched only by the thread that holds pumping_ (mu_ orders the hand-overs).
   zmq::context_t context_;
   zmq::socket_t dealer_;
   protocol::Hmac authkey_mac_;
@@ -111,9 +148,8 @@ class Connection {
   std::chrono::milliseconds session_timeout_{10000};
   Clock::time_point last_sent_;
   Clock::time_point last_received_;
-  std::unordered_map<std::uint64_t, bool>
-      unanswered_;  // ids sent on this session, not yet answered
-  std::thread io_;
+  std::unordered_map<std::uint64_t, bool> unanswered_;  // ids sent on this session, not answered
+  std::thread background_;
 };
 
 }  // namespace syncmgr::detail

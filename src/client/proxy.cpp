@@ -86,7 +86,7 @@ Client::Client(Options options) : options_(std::move(options)) {
   }
   authkey_ = load_key(options_);
   fork_generation_ = g_fork_generation.load(std::memory_order_relaxed);
-  conn_ = std::make_shared<Connection>(options_.endpoint, authkey_, options_.connect_timeout);
+  conn_ = Connection::open(options_.endpoint, authkey_, options_.connect_timeout);
 }
 
 Client::~Client() {
@@ -102,7 +102,7 @@ Connection& Client::connection() {
   std::lock_guard lock(g_reconnect_mu);
   if (gen != fork_generation_) {
     new std::shared_ptr<Connection>(std::move(conn_));  // leaked on purpose, see above
-    conn_ = std::make_shared<Connection>(options_.endpoint, authkey_, options_.connect_timeout);
+    conn_ = Connection::open(options_.endpoint, authkey_, options_.connect_timeout);
     fork_generation_ = gen;
   }
   return *conn_;
@@ -126,21 +126,22 @@ std::string pack_request(std::uint64_t id, std::string_view op, std::string_view
 }
 }  // namespace
 
-msgpack::object_handle Client::send(std::string_view op, std::string_view target,
-                                    const msgpack::sbuffer& args,
-                                    std::optional<Clock::time_point> deadline, bool cancellable) {
+std::shared_ptr<PendingCall> Client::send(std::string_view op, std::string_view target,
+                                          const msgpack::sbuffer& args,
+                                          std::optional<Clock::time_point> deadline,
+                                          bool cancellable) {
   Connection& c = connection();
   std::uint64_t id = c.next_id();
-  return c.call(id, pack_request(id, op, target, args), deadline, op, target, cancellable);
+  return c.start(id, pack_request(id, op, target, args), deadline, op, target, cancellable);
 }
 
-msgpack::object_handle Client::call(std::string_view op, std::string_view target,
-                                    const msgpack::sbuffer& args) {
+std::shared_ptr<PendingCall> Client::start(std::string_view op, std::string_view target,
+                                           const msgpack::sbuffer& args) {
   return send(op, target, args, Clock::now() + options_.timeout, false);
 }
 
-msgpack::object_handle Client::call_blocking(std::string_view op, std::string_view target,
-                                             const msgpack::sbuffer& args, Timeout timeout) {
+std::shared_ptr<PendingCall> Client::start_blocking(std::string_view op, std::string_view target,
+                                                    const msgpack::sbuffer& args, Timeout timeout) {
   std::optional<Clock::time_point> deadline;
   // The daemon enforces the timeout; our own deadline only catches a daemon that does not answer.
   if (timeout)

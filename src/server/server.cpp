@@ -255,6 +255,7 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
   session->last_in_seq = header->seq;
   session->last_seen = Clock::now();
   session->routing_id = std::move(routing_id);  // a reconnected client keeps its session
+  ++request_frames_;
   on_request(*session, protocol::sealed_payload(frame));
 }
 
@@ -526,6 +527,7 @@ ServerStats Server::stats() const {
                      std::chrono::duration<double>(Clock::now() - started_).count(),
                      sessions_.failures().total(),
                      rejected_frames_,
+                     request_frames_,
                      waiters_.size()};
 }
 

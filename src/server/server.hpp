@@ -35,6 +35,7 @@ struct ServerStats {
   double uptime_seconds;
   std::uint64_t auth_failures;
   std::uint64_t rejected_frames;
+  std::uint64_t request_frames;  // authenticated request frames (a frame may carry many requests)
   std::size_t parked_calls;
 };
 
@@ -112,6 +113,7 @@ class Server {
   std::uint64_t ops_at_window_start_ = 0;
   double ops_per_second_ = 0;
   std::uint64_t rejected_frames_ = 0;
+  std::uint64_t request_frames_ = 0;
 };
 
 }  // namespace syncmgr::server

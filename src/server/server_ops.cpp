@@ -91,6 +91,7 @@ Reply stats(Ctx& c) {
                    {"uptime_seconds", s.uptime_seconds},
                    {"auth_failures", s.auth_failures},
                    {"rejected_frames", s.rejected_frames},
+                   {"request_frames", s.request_frames},
                    {"parked_calls", static_cast<std::uint64_t>(s.parked_calls)},
                    {"version", SYNCMGR_VERSION}});
 }

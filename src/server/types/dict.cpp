@@ -47,6 +47,19 @@ OpResult<Value> get(const Table& t, const Value& key, const Value& fallback) {
   return v != nullptr ? *v : fallback;
 }
 
+OpResult<Value> get_many(const Table& t, const Value& keys, const Value& fallback) {
+  if (keys.kind() != Value::Kind::array)
+    return arg_type_error("dict.get_many keys", keys, "a list");
+  Array out;
+  out.reserve(keys.as_array().size());
+  for (const Value& key : keys.as_array()) {
+    if (auto e = check_hashable(key)) return *e;
+    const Value* v = t.find(key);
+    out.push_back(v != nullptr ? *v : fallback);
+  }
+  return Value(std::move(out));
+}
+
 OpResult<Unit> set(Table& t, const Value& key, Value value) {
   if (auto e = check_hashable(key)) return *e;
   t.set(key, std::move(value));
@@ -153,6 +166,10 @@ Reply get(Ctx& c) {
   return c.args.size() == 1 ? dict_ops::get(table(c), c.args[0])
                             : dict_ops::get(table(c), c.args[0], c.args[1]);
 }
+// dict.get_many [key...] [default=nil] -> [value-or-default...]
+Reply get_many(Ctx& c) {
+  return dict_ops::get_many(table(c), c.args[0], c.args.size() > 1 ? c.args[1] : Value());
+}
 // dict.set key value -> nil
 Reply set(Ctx& c) {
   return dict_ops::set(table(c), c.args[0], std::move(c.args[1]));
@@ -222,6 +239,7 @@ void register_dict_commands(CommandTable& t) {
   using F = CommandFlags;
   t.add_type("dict", make_dict);
   t.add("dict.get", 1, 2, F::none, get);
+  t.add("dict.get_many", 1, 2, F::none, get_many);
   t.add("dict.set", 2, 2, F::mutating, set);
   t.add("dict.del", 1, 1, F::mutating, del);
   t.add("dict.contains", 1, 1, F::none, contains);

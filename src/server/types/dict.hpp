@@ -21,6 +21,8 @@ OpResult<std::unique_ptr<Object>> make_dict(const Value& params);
 namespace dict_ops {
 OpResult<Value> get(const Table& t, const Value& key);  // KeyError if absent
 OpResult<Value> get(const Table& t, const Value& key, const Value& fallback);
+/// [get(k, fallback) for k in keys]: one round trip for many keys.
+OpResult<Value> get_many(const Table& t, const Value& keys, const Value& fallback);
 OpResult<Unit> set(Table& t, const Value& key, Value value);
 OpResult<Unit> del(Table& t, const Value& key);  // KeyError if absent
 OpResult<Value> contains(const Table& t, const Value& key);
