@@ -152,7 +152,8 @@ def markdown(doc):
                      "build yet; the harness enables it automatically once it is.")
     notes.append("redis: N commands appended with `redisAppendCommand`, then N `redisGetReply`; "
                  "syncmgr: N `d.async_set(k, v)` futures, then `get()` on each; echo: N sealed "
-                 "frames sent, then N replies read.")
+                 "frames sent, then N replies read. The p50/p99 in results.json for these rows are per "
+                 "batch of N.")
     md.append("".join("- %s\n" % n for n in notes))
 
     md.append("\n## Queue throughput, producer → consumer processes (items/s)\n")
