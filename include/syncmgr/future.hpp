@@ -18,16 +18,23 @@ namespace detail {
 
 struct PendingCall;
 
+/// A reply array [id, status, ...] and the memory it lives in, shared by the replies of a frame.
+struct ReplyRef {
+  msgpack::object object;
+  std::shared_ptr<msgpack::zone> zone;
+  const msgpack::object& get() const { return object; }
+};
+
 /// Waits for the call's reply until `until` (none: until its own deadline); whether it arrived.
 bool wait_call(PendingCall& call, std::optional<std::chrono::steady_clock::time_point> until);
 /// Waits for the reply (cancelling a parked call on the daemon once its deadline passed) and
 /// returns the reply array [id, 0, result]; throws the error the daemon or the connection named.
-msgpack::object_handle take_reply(PendingCall& call);
+ReplyRef take_reply(PendingCall& call);
 std::string_view call_op(const PendingCall& call);
 std::string_view call_target(const PendingCall& call);
 
 template <class T>
-T result_as(const msgpack::object_handle& reply, std::string_view op, std::string_view target);
+T result_as(const ReplyRef& reply, std::string_view op, std::string_view target);
 
 }  // namespace detail
 

@@ -55,18 +55,20 @@ class Client {
 
   /// Sends [id, op, target, args] (args: an already packed msgpack array) and returns the call in
   /// flight; its reply is the array [id, 0, result], or the error class the daemon named.
+  /// `defer` (async calls): the request may wait up to a millisecond, or until the caller waits on
+  /// any call, to share a frame with the requests issued after it.
   std::shared_ptr<PendingCall> start(std::string_view op, std::string_view target,
-                                     const msgpack::sbuffer& args);
+                                     const msgpack::sbuffer& args, bool defer = false);
   /// A call the daemon may park until `timeout` (none: until served). The caller waits that long
   /// plus a grace period; past it the parked call is cancelled on the daemon and ConnectionError
   /// is thrown. While it waits, heartbeats keep the session alive, and a daemon that stops
   /// answering fails the call with ConnectionError within the session timeout.
   std::shared_ptr<PendingCall> start_blocking(std::string_view op, std::string_view target,
                                               const msgpack::sbuffer& args,
-                                              std::optional<std::chrono::duration<double>> timeout);
+                                              std::optional<std::chrono::duration<double>> timeout,
+                                              bool defer = false);
   /// start() and wait for the reply.
-  msgpack::object_handle call(std::string_view op, std::string_view target,
-                              const msgpack::sbuffer& args) {
+  ReplyRef call(std::string_view op, std::string_view target, const msgpack::sbuffer& args) {
     return take_reply(*start(op, target, args));
   }
   /// Sends a request whose reply nobody waits for (used to release temporary objects).
@@ -79,7 +81,7 @@ class Client {
   std::shared_ptr<PendingCall> send(std::string_view op, std::string_view target,
                                     const msgpack::sbuffer& args,
                                     std::optional<std::chrono::steady_clock::time_point> deadline,
-                                    bool cancellable);
+                                    bool cancellable, bool defer);
 
   Options options_;
   std::string authkey_;
@@ -91,7 +93,7 @@ class Client {
                                          std::string_view op, std::string_view target);
 
 template <class T>
-T result_as(const msgpack::object_handle& reply, std::string_view op, std::string_view target) {
+T result_as(const ReplyRef& reply, std::string_view op, std::string_view target) {
   const msgpack::object& result = reply.get().via.array.ptr[2];
   try {
     return result.as<T>();
@@ -132,28 +134,33 @@ class ProxyBase {
 
   template <class R, class... A>
   Future<R> invoke_async(std::string_view op, const A&... args) const {
-    return Future<R>(ref_->client->start(op, ref_->name, pack_args(args...)));
+    return Future<R>(ref_->client->start(op, ref_->name, pack_args(args...), true));
   }
   template <class R, class... A>
   R invoke(std::string_view op, const A&... args) const {
-    return invoke_async<R>(op, args...).get();
+    return Future<R>(ref_->client->start(op, ref_->name, pack_args(args...))).get();
   }
   /// For blocking ops: appends the [block, timeout] arguments every blocking op ends with.
   template <class R, class... A>
   Future<R> invoke_blocking_async(std::string_view op, bool block, Timeout timeout,
                                   const A&... args) const {
+    return start_blocking<R>(true, op, block, timeout, args...);
+  }
+  template <class R, class... A>
+  R invoke_blocking(std::string_view op, bool block, Timeout timeout, const A&... args) const {
+    return start_blocking<R>(false, op, block, timeout, args...).get();
+  }
+
+ private:
+  template <class R, class... A>
+  Future<R> start_blocking(bool defer, std::string_view op, bool block, Timeout timeout,
+                           const A&... args) const {
     std::optional<double> secs;
     if (timeout) secs = timeout->count();
     return Future<R>(
         ref_->client->start_blocking(op, ref_->name, pack_args(args..., block, secs),
-                                     block ? timeout : Timeout(std::chrono::seconds(0))));
+                                     block ? timeout : Timeout(std::chrono::seconds(0)), defer));
   }
-  template <class R, class... A>
-  R invoke_blocking(std::string_view op, bool block, Timeout timeout, const A&... args) const {
-    return invoke_blocking_async<R>(op, block, timeout, args...).get();
-  }
-
- private:
   std::shared_ptr<ObjectRef> ref_;
 };
 

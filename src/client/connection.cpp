@@ -116,7 +116,8 @@ void Connection::wake_pump() {
   (void)::write(wake_fd_, &one, sizeof one);
 }
 
-void Connection::submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request) {
+void Connection::submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request,
+                        bool defer) {
   outbox_.emplace_back(id, std::move(request));
   if (pumping_) {
     lock.unlock();
@@ -124,13 +125,15 @@ void Connection::submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, st
     lock.lock();
     return;
   }
-  if (calls_.size() > 1 && outbox_.size() < kMaxDeferred) {
-    // Other calls are in flight and nobody waits yet (a pipelining caller): hold the request so
-    // the next wait, or the background thread within kDeferLimit, sends everything queued by then
-    // in one frame, which the daemon answers with one frame.
+  if (defer && outbox_.size() < kMaxDeferred) {
+    // An async call: hold it so that the caller's next wait, or the background thread within
+    // kDeferLimit, sends everything queued by then in one frame, which the daemon answers with one
+    // frame. A caller issuing 64 calls and then waiting pays one round trip, not two.
     if (!flush_by_) {
       flush_by_ = Clock::now() + kDeferLimit;
-      background_cv_.notify_one();
+      // The background thread looks in often while calls are in flight; wake it only if it
+      // sleeps well past the limit.
+      if (background_wake_at_ > *flush_by_ + kDeferLimit) background_cv_.notify_one();
     }
     return;
   }
@@ -164,7 +167,7 @@ void Connection::release_pump(std::unique_lock<std::mutex>&) {
 std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string request,
                                                std::optional<Clock::time_point> deadline,
                                                std::string_view op, std::string_view target,
-                                               bool cancellable) {
+                                               bool cancellable, bool defer) {
   auto call = std::make_shared<PendingCall>();
   call->id = id;
   call->op = op;
@@ -179,7 +182,7 @@ std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string req
                         " bytes exceeds the daemon's limit of " +
                         std::to_string(max_message_size_));
   calls_.emplace(id, call);
-  submit(lock, id, std::move(request));
+  submit(lock, id, std::move(request), defer);
   return call;
 }
 
@@ -220,7 +223,7 @@ bool Connection::wait(PendingCall& call, std::optional<Clock::time_point> until)
   return call.done;
 }
 
-msgpack::object_handle Connection::take(PendingCall& call) {
+ReplyRef Connection::take(PendingCall& call) {
   // The label of errors, built only when one is thrown: it would cost every call allocations.
   auto what = [&] { return call.target.empty() ? call.op : call.op + " on '" + call.target + "'"; };
   if (!wait(call, call.deadline)) {
@@ -230,7 +233,7 @@ msgpack::object_handle Connection::take(PendingCall& call) {
       // CancelledError), so exactly one outcome reaches us and nothing is lost.
       {
         std::unique_lock lock(mu_);
-        submit(lock, 0, server_request("server.cancel", call.id));
+        submit(lock, 0, server_request("server.cancel", call.id), false);
       }
       answered = wait(call, Clock::now() + kCancelGrace);
     }
@@ -256,7 +259,7 @@ msgpack::object_handle Connection::take(PendingCall& call) {
 void Connection::post(std::string request) {
   std::unique_lock lock(mu_);
   if (state_ == State::failed || request.size() > max_message_size_) return;
-  submit(lock, 0, std::move(request));
+  submit(lock, 0, std::move(request), true);
 }
 
 void Connection::fail_calls(std::string_view kind, const std::string& message, bool fatal,
@@ -358,6 +361,9 @@ void Connection::background() {
     // While another thread pumps, it keeps the timers; look again a heartbeat later.
     auto until = pumping_ ? now + session_timeout_ / 3 : next_timer_;
     if (!pumping_ && flush_by_ && *flush_by_ < until) until = *flush_by_;
+    // While calls are in flight, look in every few ms: deferred requests then need no wake-up.
+    if (!calls_.empty()) until = std::min(until, now + 2 * kDeferLimit);
+    background_wake_at_ = until;
     background_cv_.wait_until(lock, until,
                               [&] { return stop_ || (needs_background_ && !pumping_); });
   }
@@ -589,9 +595,10 @@ void Connection::on_reply(std::string_view frame) {
     return;  // forged or replayed
   in_seq_ = h->seq;
   protocol::PayloadReader reader(protocol::session_payload(frame, frame_macs_));
+  auto zone = std::make_shared<msgpack::zone>();  // shared by this frame's replies
   try {
-    while (auto oh = reader.next()) {
-      const msgpack::object& r = oh->get();
+    while (auto o = reader.next(*zone)) {
+      const msgpack::object& r = *o;
       if (r.type != msgpack::type::ARRAY || r.via.array.size < 3 ||
           r.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
         continue;
@@ -603,7 +610,7 @@ void Connection::on_reply(std::string_view frame) {
       auto call = it->second.lock();
       calls_.erase(it);
       if (!call) continue;  // its future was dropped
-      call->reply = std::move(*oh);
+      call->reply = ReplyRef{r, zone};
       call->done = true;
       if (call->waiting) call->cv.notify_one();
     }
@@ -616,7 +623,7 @@ bool wait_call(PendingCall& call, std::optional<Clock::time_point> until) {
   return call.conn->wait(call, until);
 }
 
-msgpack::object_handle take_reply(PendingCall& call) {
+ReplyRef take_reply(PendingCall& call) {
   return call.conn->take(call);
 }
 

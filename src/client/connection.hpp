@@ -28,6 +28,7 @@
 
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
+#include "syncmgr/future.hpp"
 
 namespace syncmgr::detail {
 
@@ -46,7 +47,7 @@ struct PendingCall {
   std::condition_variable cv;
   bool done = false;
   bool waiting = false;  // a thread sleeps on cv
-  msgpack::object_handle reply;
+  ReplyRef reply;
   std::string error_kind;  // set when the call failed locally (connection lost, ...)
   std::string error_message;
 };
@@ -72,11 +73,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// served after its caller gave up (an item taken, a lock granted).
   std::shared_ptr<PendingCall> start(std::uint64_t id, std::string request,
                                      std::optional<Clock::time_point> deadline, std::string_view op,
-                                     std::string_view target, bool cancellable);
+                                     std::string_view target, bool cancellable, bool defer);
   /// Waits for the call's reply until `until` (none: until it arrives or the call fails).
   bool wait(PendingCall& call, std::optional<Clock::time_point> until);
   /// Waits up to the call's deadline and returns its reply; throws its error.
-  msgpack::object_handle take(PendingCall& call);
+  ReplyRef take(PendingCall& call);
   /// Queues a request whose reply is ignored.
   void post(std::string request);
 
@@ -88,7 +89,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void background();
   /// Queues a frame's worth of work and makes sure a pump sends it: the caller becomes the pump
   /// for a moment if none is running, else the running pump is woken.
-  void submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request);
+  /// `defer`: an async call or a post, which may wait briefly to share a frame.
+  void submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request,
+              bool defer);
   /// Gives up the pump (mu_ held): hands it to a thread waiting for a reply, else to the
   /// background thread when the connection needs attention.
   void release_pump(std::unique_lock<std::mutex>& lock);
@@ -131,6 +134,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool needs_background_ = true;  // the handshake is not complete, or a frame waits to be sent
   Clock::time_point next_timer_;  // the pump's next heartbeat or handshake retry
   std::optional<Clock::time_point> flush_by_;  // when held-back requests must go out
+  Clock::time_point background_wake_at_;       // when the background thread looks in next
   bool stop_ = false;
   std::size_t max_message_size_ = 64u << 20;
 

@@ -135,25 +135,26 @@ std::string pack_request(std::uint64_t id, std::string_view op, std::string_view
 std::shared_ptr<PendingCall> Client::send(std::string_view op, std::string_view target,
                                           const msgpack::sbuffer& args,
                                           std::optional<Clock::time_point> deadline,
-                                          bool cancellable) {
+                                          bool cancellable, bool defer) {
   Connection& c = connection();
   std::uint64_t id = c.next_id();
-  return c.start(id, pack_request(id, op, target, args), deadline, op, target, cancellable);
+  return c.start(id, pack_request(id, op, target, args), deadline, op, target, cancellable, defer);
 }
 
 std::shared_ptr<PendingCall> Client::start(std::string_view op, std::string_view target,
-                                           const msgpack::sbuffer& args) {
-  return send(op, target, args, Clock::now() + options_.timeout, false);
+                                           const msgpack::sbuffer& args, bool defer) {
+  return send(op, target, args, Clock::now() + options_.timeout, false, defer);
 }
 
 std::shared_ptr<PendingCall> Client::start_blocking(std::string_view op, std::string_view target,
-                                                    const msgpack::sbuffer& args, Timeout timeout) {
+                                                    const msgpack::sbuffer& args, Timeout timeout,
+                                                    bool defer) {
   std::optional<Clock::time_point> deadline;
   // The daemon enforces the timeout; our own deadline only catches a daemon that does not answer.
   if (timeout)
     deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout) + options_.timeout;
-  return send(op, target, args, deadline, true);
+  return send(op, target, args, deadline, true, defer);
 }
 
 std::uint64_t thread_id() {

@@ -15,6 +15,13 @@ std::optional<msgpack::object_handle> PayloadReader::next() {
                          unpack_limits(data_.size()));
 }
 
+std::optional<msgpack::object> PayloadReader::next(msgpack::zone& zone) {
+  if (offset_ >= data_.size()) return std::nullopt;
+  bool referenced = false;
+  return msgpack::unpack(zone, data_.data(), data_.size(), offset_, referenced, nullptr, nullptr,
+                         unpack_limits(data_.size()));
+}
+
 void pack_error_reply(msgpack::sbuffer& out, std::uint64_t id, std::string_view kind,
                       std::string_view message) {
   msgpack::packer<msgpack::sbuffer> pk(out);

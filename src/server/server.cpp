@@ -272,9 +272,10 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
 void Server::on_request(Session& session, std::string_view payload) {
   msgpack::sbuffer out;
   protocol::PayloadReader reader(payload);
+  msgpack::zone zone;  // the frame's requests, one allocation for all of them
   try {
-    while (auto oh = reader.next())
-      dispatch(session, oh->get(), out);
+    while (auto o = reader.next(zone))
+      dispatch(session, *o, out);
   } catch (const std::exception& e) {
     // Authenticated but not valid msgpack: answer under request id 0 and skip the rest.
     protocol::pack_error_reply(out, 0, err::protocol,
