@@ -25,6 +25,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PYTHON = "/usr/bin/python3"
 
+# Every server and client of every system runs with the same glibc allocator settings: keep freed
+# memory rather than returning it to the kernel after each large message (the default makes every
+# 1 MiB value page-fault in afresh). syncmgrd applies the same settings itself; Redis uses jemalloc.
+ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20),
+                 "MALLOC_TOP_PAD_": str(16 << 20)}
+
 SYNC = ["ns_set", "ns_get", "dict_set", "dict_get", "list_append", "incr", "queue_putget", "lock"]
 # Workloads that are one round trip for syncmgr, Redis and the echo floor alike.
 ONE_TRIP = {"ns_set", "ns_get", "dict_set", "dict_get", "list_append", "incr"}
@@ -292,7 +298,8 @@ def main():
     ap.add_argument("--build-dir", default="build-bench")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
-    cfg = dict(QUICK if args.quick else FULL)
+        cfg = dict(QUICK if args.quick else FULL)
+    os.environ.update(ALLOCATOR_ENV)  # inherited by every server and client started below
     bench = Bench(args, cfg)
     info = machine(bench)
     info.update(mode="quick" if args.quick else "full", config=cfg,
