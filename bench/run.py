@@ -298,7 +298,7 @@ def main():
     ap.add_argument("--build-dir", default="build-bench")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
-        cfg = dict(QUICK if args.quick else FULL)
+    cfg = dict(QUICK if args.quick else FULL)
     os.environ.update(ALLOCATOR_ENV)  # inherited by every server and client started below
     bench = Bench(args, cfg)
     info = machine(bench)
