@@ -115,8 +115,8 @@ def markdown(doc):
           "- Method: %d repetitions (memory: %d); each cell is the median, with (min–max) over "
           "repetitions. Each measurement runs %.2f s. Clients and servers are separate processes "
           "on loopback; every client is its own process. Values are %d-byte strings unless "
-          "stated. Every process runs with MALLOC_MMAP_THRESHOLD_=32M, MALLOC_TRIM_THRESHOLD_=128M, "
-          "MALLOC_TOP_PAD_=16M (glibc keeps freed memory instead of page-faulting each large "
+          "stated. Every process runs with MALLOC_MMAP_THRESHOLD_=32M, MALLOC_TRIM_THRESHOLD_=32M, "
+          "MALLOC_TOP_PAD_=4M (glibc keeps freed memory instead of page-faulting each large "
           "value in afresh; syncmgrd sets these itself)." % (cfg["reps"], min(cfg["mem_reps"],
           cfg["reps"]), cfg["duration"], 16),
           ""]

@@ -28,8 +28,8 @@ PYTHON = "/usr/bin/python3"
 # Every server and client of every system runs with the same glibc allocator settings: keep freed
 # memory rather than returning it to the kernel after each large message (the default makes every
 # 1 MiB value page-fault in afresh). syncmgrd applies the same settings itself; Redis uses jemalloc.
-ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20),
-                 "MALLOC_TOP_PAD_": str(16 << 20)}
+ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(32 << 20),
+                 "MALLOC_TOP_PAD_": str(4 << 20)}
 
 SYNC = ["ns_set", "ns_get", "dict_set", "dict_get", "list_append", "incr", "queue_putget", "lock"]
 # Workloads that are one round trip for syncmgr, Redis and the echo floor alike.

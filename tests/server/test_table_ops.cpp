@@ -1,7 +1,11 @@
 // Pure operations of dict and Namespace (and the shared atomic ops), against Python's semantics.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "protocol/message.hpp"
 #include "server/types/dict.hpp"
@@ -139,4 +143,77 @@ TEST_CASE("factories: creation parameters are checked") {
   CHECK(d.value()->size() == 1);
   CHECK(make_dict(Value(Map{{"bogus", 1}})).error().kind == err::type);
   CHECK(make_namespace(Value(3)).error().kind == err::type);
+}
+
+TEST_CASE("table: a random mix of set, erase, pop_last and clear matches a reference model") {
+  // The reference: insertion-ordered (key, value) pairs, searched linearly with Python equality.
+  std::vector<std::pair<Value, Value>> model;
+  auto model_find = [&](const Value& k) {
+    return std::find_if(model.begin(), model.end(), [&](const auto& p) { return p.first == k; });
+  };
+  Table t;
+  std::uint64_t rng = 12345;
+  auto next = [&](std::uint64_t n) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (rng >> 33) % n;
+  };
+  // Ints, the floats equal to them (1 == 1.0: the same key) and strings, from a small key space
+  // so that keys are overwritten, erased and re-inserted (tombstones, compaction, growth).
+  auto key = [&]() -> Value {
+    auto n = static_cast<std::int64_t>(next(3000));
+    switch (next(3)) {
+      case 0:
+        return Value(n);
+      case 1:
+        return Value(static_cast<double>(n));
+      default:
+        return Value("k" + std::to_string(n));
+    }
+  };
+  for (int step = 0; step < 60000; ++step) {
+    auto op = next(100);
+    if (op < 55) {
+      Value k = key();
+      Value v(static_cast<std::int64_t>(step));
+      auto it = model_find(k);
+      bool fresh = it == model.end();
+      if (fresh) {
+        model.emplace_back(k, v);
+      } else {
+        it->second = v;
+      }
+      REQUIRE(t.set(k, v) == fresh);
+    } else if (op < 95) {
+      Value k = key();
+      auto it = model_find(k);
+      auto got = t.erase(k);
+      REQUIRE(got.has_value() == (it != model.end()));
+      if (got) {
+        CHECK(*got == it->second);
+        model.erase(it);
+      }
+    } else if (op < 99) {
+      auto got = t.pop_last();
+      REQUIRE(got.has_value() == !model.empty());
+      if (got) {
+        CHECK(got->first == model.back().first);
+        model.pop_back();
+      }
+    } else if (next(20) == 0) {
+      t.clear();
+      model.clear();
+    }
+    REQUIRE(t.size() == model.size());
+    if (step % 5000 == 0) {
+      std::vector<std::pair<Value, Value>> seen;
+      t.for_each([&](const Value& k, const Value& v) { seen.emplace_back(k, v); });
+      REQUIRE(seen.size() == model.size());
+      for (std::size_t i = 0; i < seen.size(); ++i) {
+        CHECK(seen[i].first == model[i].first);  // insertion order kept
+        CHECK(seen[i].second == model[i].second);
+      }
+      for (const auto& [k, v] : model)
+        CHECK(t.find(k) != nullptr);
+    }
+  }
 }

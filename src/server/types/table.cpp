@@ -2,6 +2,7 @@
 #include "server/types/table.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "protocol/message.hpp"
 
@@ -9,64 +10,131 @@ namespace syncmgr::server {
 
 namespace err = protocol::err;
 
+namespace {
+// Value::hash() is the identity for small ints (as Python's); spread it before masking.
+std::size_t mix(std::size_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+}  // namespace
+
+std::size_t Table::slots_for(std::size_t n) {
+  std::size_t slots = 8;
+  while (slots < n * 2)
+    slots *= 2;
+  return slots;
+}
+
+std::size_t Table::probe(const Value& key, bool& found) const {
+  std::size_t mask = slots_.size() - 1;
+  std::size_t i = mix(key.hash()) & mask;
+  std::size_t first_tombstone = slots_.size();
+  for (;;) {
+    std::uint32_t s = slots_[i];
+    if (s == kEmpty) {
+      found = false;
+      return first_tombstone < slots_.size() ? first_tombstone : i;
+    }
+    if (s == kTombstone) {
+      if (first_tombstone == slots_.size()) first_tombstone = i;
+    } else if (entries_[s - 2].key == key) {
+      found = true;
+      return i;
+    }
+    i = (i + 1) & mask;
+  }
+}
+
+void Table::rebuild(std::size_t slots) {
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (dead_[i]) continue;
+    if (out != i) entries_[out] = std::move(entries_[i]);
+    ++out;
+  }
+  entries_.resize(out);
+  dead_.assign(out, false);
+  slots_.assign(slots, kEmpty);
+  std::size_t mask = slots - 1;
+  for (std::size_t e = 0; e < out; ++e) {
+    std::size_t i = mix(entries_[e].key.hash()) & mask;
+    while (slots_[i] != kEmpty)
+      i = (i + 1) & mask;
+    slots_[i] = static_cast<std::uint32_t>(e + 2);
+  }
+  used_slots_ = out;
+}
+
 Value* Table::find(const Value& key) {
-  auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &entries_[it->second].value;
+  return const_cast<Value*>(std::as_const(*this).find(key));
 }
 
 const Value* Table::find(const Value& key) const {
-  auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &entries_[it->second].value;
+  if (live_ == 0) return nullptr;
+  bool found;
+  std::size_t i = probe(key, found);
+  return found ? &entries_[slots_[i] - 2].value : nullptr;
 }
 
 bool Table::set(const Value& key, Value value) {
-  auto it = index_.find(key);
-  if (it != index_.end()) {
-    entries_[it->second].value = std::move(value);
+  if (slots_.empty()) rebuild(slots_for(1));
+  bool found;
+  std::size_t i = probe(key, found);
+  if (found) {
+    entries_[slots_[i] - 2].value = std::move(value);
     return false;
   }
-  index_.emplace(key, static_cast<std::uint32_t>(entries_.size()));
-  entries_.push_back(Entry{key, std::move(value), true});
+  if ((used_slots_ + 1) * 4 > slots_.size() * 3) {
+    rebuild(slots_for(live_ + 1));
+    i = probe(key, found);
+  }
+  if (slots_[i] == kEmpty) ++used_slots_;
+  slots_[i] = static_cast<std::uint32_t>(entries_.size() + 2);
+  entries_.push_back(Entry{key, std::move(value)});
+  dead_.push_back(false);
+  ++live_;
   return true;
 }
 
 std::optional<Value> Table::erase(const Value& key) {
-  auto it = index_.find(key);
-  if (it == index_.end()) return std::nullopt;
-  Entry& e = entries_[it->second];
-  index_.erase(it);
-  e.live = false;
-  e.key = Value();
-  Value v = std::move(e.value);
-  e.value = Value();
-  if (entries_.size() > 32 && entries_.size() > 2 * index_.size()) compact();
+  if (live_ == 0) return std::nullopt;
+  bool found;
+  std::size_t i = probe(key, found);
+  if (!found) return std::nullopt;
+  std::size_t e = slots_[i] - 2;
+  slots_[i] = kTombstone;
+  dead_[e] = true;
+  --live_;
+  Value v = std::move(entries_[e].value);
+  entries_[e] = Entry{};  // frees the key's and the value's memory now
+  if (entries_.size() > 32 && entries_.size() > 2 * live_) rebuild(slots_for(live_));
   return v;
 }
 
 std::optional<std::pair<Value, Value>> Table::pop_last() {
-  while (!entries_.empty() && !entries_.back().live)
+  while (!entries_.empty() && dead_.back()) {
     entries_.pop_back();
+    dead_.pop_back();
+  }
   if (entries_.empty()) return std::nullopt;
-  Entry e = std::move(entries_.back());
+  bool found;
+  std::size_t i = probe(entries_.back().key, found);
+  slots_[i] = kTombstone;
+  auto out = std::make_pair(std::move(entries_.back().key), std::move(entries_.back().value));
   entries_.pop_back();
-  index_.erase(e.key);
-  return std::make_pair(std::move(e.key), std::move(e.value));
+  dead_.pop_back();
+  --live_;
+  return out;
 }
 
 void Table::clear() {
-  entries_.clear();
-  index_.clear();
-}
-
-void Table::compact() {
-  std::size_t out = 0;
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    if (!entries_[i].live) continue;
-    if (out != i) entries_[out] = std::move(entries_[i]);
-    index_[entries_[out].key] = static_cast<std::uint32_t>(out);
-    ++out;
-  }
-  entries_.resize(out);
+  std::vector<Entry>().swap(entries_);
+  std::vector<bool>().swap(dead_);
+  std::vector<std::uint32_t>().swap(slots_);
+  live_ = 0;
+  used_slots_ = 0;
 }
 
 std::optional<Err> check_hashable(const Value& key) {

@@ -1,13 +1,14 @@
 // An insertion-ordered hash table of Value -> Value: the storage of dict and Namespace.
 //
-// Python's dict keeps insertion order, so keys()/items()/popitem() do here too: entries live in a
-// vector in insertion order (erased ones become holes, compacted when they outnumber live ones) and
-// a hash index maps each key to its slot. Also the pure atomic operations both types share.
+// Python's dict keeps insertion order, so keys()/items()/popitem() do here too, and the layout is
+// CPython's: entries live in a vector in insertion order (erased ones become holes, compacted when
+// they outnumber live ones), and the index is an open-addressing array of 32-bit entry numbers, so
+// each key is stored once and the index costs about 8 bytes per entry. Also the pure atomic
+// operations both types share.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,24 +28,36 @@ class Table {
   /// Removes and returns the most recently inserted entry (Python's popitem), or nullopt if empty.
   std::optional<std::pair<Value, Value>> pop_last();
   void clear();
-  std::size_t size() const { return index_.size(); }
+  std::size_t size() const { return live_; }
 
   template <class F>
   void for_each(F&& fn) const {
-    for (const auto& e : entries_)
-      if (e.live) fn(e.key, e.value);
+    for (std::size_t i = 0; i < entries_.size(); ++i)
+      if (!dead_[i]) fn(entries_[i].key, entries_[i].value);
   }
 
  private:
   struct Entry {
     Value key;
     Value value;
-    bool live;
   };
-  void compact();
+  // Slot values: empty, a tombstone (an erased key: probing continues past it), or entry i + 2.
+  static constexpr std::uint32_t kEmpty = 0;
+  static constexpr std::uint32_t kTombstone = 1;
+
+  /// The slot holding `key` (found), else the slot a new key would take.
+  std::size_t probe(const Value& key, bool& found) const;
+  /// Drops the holes from the entries and re-indexes them into `slots` slots (a power of two).
+  void rebuild(std::size_t slots);
+  /// Slots for n live entries with room to grow: load factor at most 1/2 right after (it grows
+  /// again past 3/4).
+  static std::size_t slots_for(std::size_t n);
 
   std::vector<Entry> entries_;
-  std::unordered_map<Value, std::uint32_t, ValueHash> index_;
+  std::vector<bool> dead_;  // per entry: erased (a hole)
+  std::vector<std::uint32_t> slots_;
+  std::size_t live_ = 0;
+  std::size_t used_slots_ = 0;  // entries and tombstones: probing ends only at an empty slot
 };
 
 /// Keys must be hashable, as in Python (maps and arrays holding maps are not).
