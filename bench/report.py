@@ -84,6 +84,8 @@ def rows_of(cfg):
                                    "dict_set, %d client%s" % (n, "s" if n > 1 else "")) for n in cfg["clients"]]
     rows += [("pipe", "pipe:%d" % d, "dict_set, %d in flight" % d) for d in cfg["depths"]]
     rows += [("queue", "queue:%dx%d" % (q, q), "queue %d→%d" % (q, q)) for q in cfg["queue"]]
+    rows += [("queue", "qbatch:%dx%d" % (q, q), "queue %d→%d, batches of 64" % (q, q))
+             for q in cfg["queue"]]
     rows += [("big", "big", "1 MiB set+get"), ("mem", "mem", "memory per entry")]
     return rows
 
@@ -164,7 +166,9 @@ def markdown(doc):
             if sec == "queue"]
     md.append(table(["processes"] + SYSTEMS[:4], rows))
     md.append("syncmgr Queue put/get, Python manager Queue put/get, Redis RPUSH/BLPOP; items/s "
-              "counted at the consumers.\n")
+              "counted at the consumers. Batches of 64: syncmgr `put_many`/`get_many(64)`, Redis "
+              "RPUSH of 64 values / `LPOP key 64` (BLPOP when empty); Python's manager has no batch "
+              "form (compare with its unbatched rows).\n")
 
     md.append("## 1 MiB values, dict set then get (MB/s of value moved, both directions)\n")
     md.append(table(head, [["1 MiB set+get"] + [s.cell(lbl, "big") for lbl in SYSTEMS]]))

@@ -172,6 +172,8 @@ class Bench:
             yield "pipe:%d" % d, dict(workload="dict_set_async", depth=d)
         for q in cfg["queue"]:
             yield "queue:%dx%d" % (q, q), dict(workload="queue_throughput", clients=2 * q)
+        for q in cfg["queue"]:
+            yield "qbatch:%dx%d" % (q, q), dict(workload="queue_batch", clients=2 * q, depth=64)
         yield "big", dict(workload="big_value", value_size=1 << 20)
 
     def cpp(self, label, system, endpoint, rep, clients=1, depth=1, workload="dict_set",
@@ -223,7 +225,7 @@ class Bench:
         p = self.python()
         try:
             for case, kw in self.cases():
-                if not case.startswith("pipe:"):
+                if not case.startswith(("pipe:", "qbatch:")):  # no pipelining, no batch forms
                     self.py(p.port, rep, case, **kw)
         finally:
             p.stop()

@@ -63,7 +63,7 @@ class RedisClient : public Client {
     } else if (w_ == "dict_get") {
       for (int i = 0; i < 1000; ++i)
         cmd({"HSET", "bench_dict", key_name(i), value_});
-    } else if (w_ == "queue_throughput") {
+    } else if (w_ == "queue_throughput" || w_ == "queue_batch") {
       if (p.clients < 2 || p.clients % 2)
         throw std::runtime_error("queue_throughput: even clients");
       queue_ = "tq-" + std::to_string(getppid());
@@ -110,6 +110,27 @@ class RedisClient : public Client {
       for (int k = 0; k < depth_; ++k)
         get_reply();
       return depth_;
+    } else if (w_ == "queue_batch") {
+      // RPUSH of depth values; LPOP with a count, BLPOP when the list is empty.
+      if (role_ == Role::producer) {
+        std::vector<std::string> args{"RPUSH", queue_};
+        for (int k = 0; k < depth_; ++k)
+          args.push_back(std::to_string(i));
+        Reply r(command(args));
+        return depth_;
+      }
+      std::string count = std::to_string(depth_);
+      Reply r(command({"LPOP", queue_, count}));
+      if (r.r->type == REDIS_REPLY_ARRAY) {
+        for (std::size_t k = 0; k < r.r->elements; ++k)
+          if (std::string(r.r->element[k]->str, r.r->element[k]->len) == "-1") return -1;
+        return static_cast<std::int64_t>(r.r->elements);
+      }
+      Reply b(command({"BLPOP", queue_, "0"}));
+      if (b.r->type != REDIS_REPLY_ARRAY || b.r->elements != 2)
+        throw std::runtime_error("BLPOP: unexpected reply");
+      if (std::string(b.r->element[1]->str, b.r->element[1]->len) == "-1") return -1;
+      return 1;
     } else if (w_ == "queue_throughput") {
       if (role_ == Role::producer) {
         cmd({"RPUSH", queue_, std::to_string(i)});
@@ -131,6 +152,15 @@ class RedisClient : public Client {
 
   void* command(std::initializer_list<std::string_view> args) {
     argv(args);
+    return redisCommandArgv(c_, static_cast<int>(ptrs_.size()), ptrs_.data(), lens_.data());
+  }
+  void* command(const std::vector<std::string>& args) {
+    ptrs_.clear();
+    lens_.clear();
+    for (const auto& a : args) {
+      ptrs_.push_back(a.data());
+      lens_.push_back(a.size());
+    }
     return redisCommandArgv(c_, static_cast<int>(ptrs_.size()), ptrs_.data(), lens_.data());
   }
   void cmd(std::initializer_list<std::string_view> args) { Reply r(command(args)); }

@@ -47,7 +47,7 @@ class SyncmgrClient : public Client {
       list_.emplace(m_.list("bench_list"));
     } else if (w == "queue_putget") {
       queue_.emplace(m_.Queue("bench_queue"));
-    } else if (w == "queue_throughput") {
+    } else if (w == "queue_throughput" || w == "queue_batch") {
       if (p.clients < 2 || p.clients % 2)
         throw std::runtime_error("queue_throughput: even clients");
       queue_.emplace(m_.Queue("tq-" + std::to_string(getppid())));
@@ -94,6 +94,18 @@ class SyncmgrClient : public Client {
       } else if (queue_->get<std::int64_t>() < 0) {
         return -1;
       }
+    } else if (w == "queue_batch") {
+      // The batch forms Python lacks: depth items per round trip each way.
+      if (role_ == Role::producer) {
+        std::vector<std::int64_t> items(static_cast<std::size_t>(depth_),
+                                        static_cast<std::int64_t>(i));
+        queue_->put_many(items);
+        return depth_;
+      }
+      auto got = queue_->get_many<std::int64_t>(static_cast<std::size_t>(depth_));
+      for (auto v : got)
+        if (v < 0) return -1;
+      return static_cast<std::int64_t>(got.size());
     } else if (w == "dict_set_async") {
 #ifdef SYNCMGR_BENCH_ASYNC
       std::vector<syncmgr::Future<void>> fs;
