@@ -122,9 +122,14 @@ class RedisClient : public Client {
       std::string count = std::to_string(depth_);
       Reply r(command({"LPOP", queue_, count}));
       if (r.r->type == REDIS_REPLY_ARRAY) {
+        // A batch can hold several producers' end marks: keep one, give the others back so that
+        // every consumer sees one (else a consumer waits forever).
+        int marks = 0;
         for (std::size_t k = 0; k < r.r->elements; ++k)
-          if (std::string(r.r->element[k]->str, r.r->element[k]->len) == "-1") return -1;
-        return static_cast<std::int64_t>(r.r->elements);
+          if (std::string(r.r->element[k]->str, r.r->element[k]->len) == "-1") ++marks;
+        for (int k = 1; k < marks; ++k)
+          cmd({"RPUSH", queue_, "-1"});
+        return marks > 0 ? -1 : static_cast<std::int64_t>(r.r->elements);
       }
       Reply b(command({"BLPOP", queue_, "0"}));
       if (b.r->type != REDIS_REPLY_ARRAY || b.r->elements != 2)

@@ -2,6 +2,7 @@
 // the raw-protocol session that parks calls for the "parked" workload.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -103,9 +104,12 @@ class SyncmgrClient : public Client {
         return depth_;
       }
       auto got = queue_->get_many<std::int64_t>(static_cast<std::size_t>(depth_));
-      for (auto v : got)
-        if (v < 0) return -1;
-      return static_cast<std::int64_t>(got.size());
+      // A batch can hold several producers' end marks: keep one, give the others back so that
+      // every consumer sees one (else a consumer waits forever).
+      auto marks = std::count_if(got.begin(), got.end(), [](std::int64_t v) { return v < 0; });
+      for (std::ptrdiff_t k = 1; k < marks; ++k)
+        queue_->put(std::int64_t{-1});
+      return marks > 0 ? -1 : static_cast<std::int64_t>(got.size());
     } else if (w == "dict_set_async") {
 #ifdef SYNCMGR_BENCH_ASYNC
       std::vector<syncmgr::Future<void>> fs;
