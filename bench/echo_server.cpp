@@ -5,6 +5,7 @@
 //
 //   echo_server --bind ENDPOINT... --key-file FILE [--ready-file FILE]
 #include <signal.h>
+#include <cerrno>
 
 #include <cstdio>
 #include <fstream>
@@ -75,8 +76,13 @@ int main(int argc, char** argv) {
   std::uint64_t bad = 0;
   while (!stop) {
     zmq::message_t id, frame;
-    if (!router.recv(id)) continue;
-    if (!id.more() || !router.recv(frame)) continue;
+    try {
+      if (!router.recv(id)) continue;
+      if (!id.more() || !router.recv(frame)) continue;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;  // SIGTERM: the loop condition ends it
+      throw;
+    }
     std::string_view f(frame.data<char>(), frame.size());
     auto h = read_header(f);
     if (!h || h->type != FrameType::request || !verify_frame(mac, f)) {
