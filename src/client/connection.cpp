@@ -11,6 +11,7 @@
 
 #include "protocol/handshake.hpp"
 #include "protocol/message.hpp"
+#include "protocol/zmq_frame.hpp"
 #include "syncmgr/errors.hpp"
 #include "syncmgr/value.hpp"
 
@@ -289,8 +290,8 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
   unanswered_.clear();
 }
 
-bool Connection::send_raw(const std::string& frame) {
-  zmq::message_t msg(frame.data(), frame.size());
+bool Connection::send_raw(std::string frame) {
+  zmq::message_t msg = protocol::frame_message(std::move(frame));
   // dontwait: with `immediate`, a send while disconnected fails instead of queueing; the handshake
   // timer retries, and unanswered calls are resent on the next session. A failed send counts as
   // sent for the heartbeat timer, which would otherwise spin.

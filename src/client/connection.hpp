@@ -108,7 +108,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_welcome(const protocol::Header& h, std::string_view frame);
   void on_reply(std::string_view frame);
   void flush_outbox();
-  bool send_raw(const std::string& frame);
+  bool send_raw(std::string frame);
   void send_sealed(std::string_view payload);
   /// Fails waiting calls: every one (`sent_only` false; queued ones are dropped too), or only those
   /// already sent on the current session. `fatal` makes the connection unusable.

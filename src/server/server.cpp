@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "protocol/message.hpp"
+#include "protocol/zmq_frame.hpp"
 #include "server/log.hpp"
 #include "syncmgr/errors.hpp"
 
@@ -149,10 +150,10 @@ void Server::tick(Clock::time_point now) {
   }
 }
 
-void Server::send_frame(const std::string& routing_id, const std::string& frame) {
+void Server::send_frame(const std::string& routing_id, std::string frame) {
   // dontwait: a peer that is gone or not reading loses its frame; the loop never waits for it.
   zmq::message_t id(routing_id.data(), routing_id.size());
-  zmq::message_t body(frame.data(), frame.size());
+  zmq::message_t body = protocol::frame_message(std::move(frame));
   if (!router_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
   (void)router_.send(body, zmq::send_flags::dontwait);
 }
@@ -229,12 +230,12 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
   switch (header->type) {
     case FrameType::hello: {
       auto ans = sessions_.on_hello(*header, frame, routing_id, peer_address(frame_msg));
-      send_frame(routing_id, ans.frame);
+      send_frame(routing_id, std::move(ans.frame));
       return;
     }
     case FrameType::auth: {
       auto ans = sessions_.on_auth(*header, frame, routing_id, peer_address(frame_msg));
-      send_frame(routing_id, ans.frame);
+      send_frame(routing_id, std::move(ans.frame));
       return;
     }
     case FrameType::request:

@@ -76,7 +76,7 @@ class Server {
   void on_message(zmq::message_t& routing, zmq::message_t& frame);
   void on_request(Session& session, std::string_view payload);
   void dispatch(Session& session, const msgpack::object& request, msgpack::sbuffer& out);
-  void send_frame(const std::string& routing_id, const std::string& frame);
+  void send_frame(const std::string& routing_id, std::string frame);
   void end_session(std::uint64_t id, const char* why);
   void tick(Clock::time_point now);
 
