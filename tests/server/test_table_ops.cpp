@@ -157,24 +157,46 @@ TEST_CASE("table: a random mix of set, erase, pop_last and clear matches a refer
     rng = rng * 6364136223846793005ull + 1442695040888963407ull;
     return (rng >> 33) % n;
   };
-  // Ints, the floats equal to them (1 == 1.0: the same key) and strings, from a small key space
-  // so that keys are overwritten, erased and re-inserted (tombstones, compaction, growth).
+  // Ints, the floats equal to them (1 == 1.0: the same key), short strings (stored inline), long
+  // ones and bytes (on the heap) and arrays, from a small key space so that keys are overwritten,
+  // erased and re-inserted (tombstones, compaction, growth).
   auto key = [&]() -> Value {
     auto n = static_cast<std::int64_t>(next(3000));
-    switch (next(3)) {
+    switch (next(6)) {
       case 0:
         return Value(n);
       case 1:
         return Value(static_cast<double>(n));
-      default:
+      case 2:
         return Value("k" + std::to_string(n));
+      case 3:
+        return Value("a longer key, on the heap: " + std::to_string(n));
+      case 4:
+        return Value(Bytes{"b" + std::to_string(n % 50)});
+      default:
+        return Value(Array{n % 40, "x"});
+    }
+  };
+  // Values of every storage kind.
+  auto value = [&](int step) -> Value {
+    switch (step % 5) {
+      case 0:
+        return Value(static_cast<std::int64_t>(step));
+      case 1:
+        return Value("value number " + std::to_string(step) + " is long");
+      case 2:
+        return Value(Map{{"step", step}});
+      case 3:
+        return Value(Bytes{std::to_string(step)});
+      default:
+        return Value(static_cast<double>(step) / 4);
     }
   };
   for (int step = 0; step < 60000; ++step) {
     auto op = next(100);
     if (op < 55) {
       Value k = key();
-      Value v(static_cast<std::int64_t>(step));
+      Value v = value(step);
       auto it = model_find(k);
       bool fresh = it == model.end();
       if (fresh) {
@@ -212,8 +234,10 @@ TEST_CASE("table: a random mix of set, erase, pop_last and clear matches a refer
         CHECK(seen[i].first == model[i].first);  // insertion order kept
         CHECK(seen[i].second == model[i].second);
       }
-      for (const auto& [k, v] : model)
-        CHECK(t.find(k) != nullptr);
+      for (const auto& [k, v] : model) {
+        REQUIRE(t.get(k).has_value());
+        CHECK(*t.get(k) == v);
+      }
     }
   }
 }

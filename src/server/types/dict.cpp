@@ -36,15 +36,15 @@ namespace dict_ops {
 
 OpResult<Value> get(const Table& t, const Value& key) {
   if (auto e = check_hashable(key)) return *e;
-  const Value* v = t.find(key);
-  if (v == nullptr) return key_error(key);
-  return *v;
+  auto v = t.get(key);
+  if (!v) return key_error(key);
+  return std::move(*v);
 }
 
 OpResult<Value> get(const Table& t, const Value& key, const Value& fallback) {
   if (auto e = check_hashable(key)) return *e;
-  const Value* v = t.find(key);
-  return v != nullptr ? *v : fallback;
+  auto v = t.get(key);
+  return v ? std::move(*v) : fallback;
 }
 
 OpResult<Value> get_many(const Table& t, const Value& keys, const Value& fallback) {
@@ -54,8 +54,8 @@ OpResult<Value> get_many(const Table& t, const Value& keys, const Value& fallbac
   out.reserve(keys.as_array().size());
   for (const Value& key : keys.as_array()) {
     if (auto e = check_hashable(key)) return *e;
-    const Value* v = t.find(key);
-    out.push_back(v != nullptr ? *v : fallback);
+    auto v = t.get(key);
+    out.push_back(v ? std::move(*v) : fallback);
   }
   return Value(std::move(out));
 }
@@ -74,7 +74,7 @@ OpResult<Unit> del(Table& t, const Value& key) {
 
 OpResult<Value> contains(const Table& t, const Value& key) {
   if (auto e = check_hashable(key)) return *e;
-  return Value(t.find(key) != nullptr);
+  return Value(t.contains(key));
 }
 
 OpResult<Value> keys(const Table& t) {
@@ -141,7 +141,7 @@ OpResult<Value> popitem(Table& t) {
 
 OpResult<Value> setdefault(Table& t, const Value& key, const Value& fallback) {
   if (auto e = check_hashable(key)) return *e;
-  if (const Value* v = t.find(key)) return *v;
+  if (auto v = t.get(key)) return std::move(*v);
   t.set(key, fallback);
   return fallback;
 }

@@ -22,16 +22,15 @@ std::optional<Err> check_attribute(const Value& name) {
 
 OpResult<Value> get(const Table& t, const Value& name) {
   if (auto e = check_attribute(name)) return *e;
-  const Value* v = t.find(name);
-  if (v == nullptr)
-    return Err{err::attribute, "Namespace has no attribute '" + name.as_string() + "'"};
-  return *v;
+  auto v = t.get(name);
+  if (!v) return Err{err::attribute, "Namespace has no attribute '" + name.as_string() + "'"};
+  return std::move(*v);
 }
 
 OpResult<Value> get(const Table& t, const Value& name, const Value& fallback) {
   if (auto e = check_attribute(name)) return *e;
-  const Value* v = t.find(name);
-  return v != nullptr ? *v : fallback;
+  auto v = t.get(name);
+  return v ? std::move(*v) : fallback;
 }
 
 OpResult<Unit> set(Table& t, const Value& name, Value value) {
@@ -90,7 +89,7 @@ Reply set(Ctx& c) {
 // namespace.has name -> bool
 Reply has(Ctx& c) {
   if (auto e = namespace_ops::check_attribute(c.args[0])) return *e;
-  return Value(attrs(c).find(c.args[0]) != nullptr);
+  return Value(attrs(c).contains(c.args[0]));
 }
 // namespace.del name -> nil | AttributeError
 Reply del(Ctx& c) {

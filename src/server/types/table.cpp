@@ -39,7 +39,7 @@ std::size_t Table::probe(const Value& key, bool& found) const {
     }
     if (s == kTombstone) {
       if (first_tombstone == slots_.size()) first_tombstone = i;
-    } else if (entries_[s - 2].key == key) {
+    } else if (entries_[s - 2].key.equals(key)) {
       found = true;
       return i;
     }
@@ -67,15 +67,19 @@ void Table::rebuild(std::size_t slots) {
   used_slots_ = out;
 }
 
-Value* Table::find(const Value& key) {
-  return const_cast<Value*>(std::as_const(*this).find(key));
-}
-
-const Value* Table::find(const Value& key) const {
-  if (live_ == 0) return nullptr;
+std::optional<Value> Table::get(const Value& key) const {
+  if (live_ == 0) return std::nullopt;
   bool found;
   std::size_t i = probe(key, found);
-  return found ? &entries_[slots_[i] - 2].value : nullptr;
+  if (!found) return std::nullopt;
+  return entries_[slots_[i] - 2].value.get();
+}
+
+bool Table::contains(const Value& key) const {
+  if (live_ == 0) return false;
+  bool found;
+  probe(key, found);
+  return found;
 }
 
 bool Table::set(const Value& key, Value value) {
@@ -83,7 +87,7 @@ bool Table::set(const Value& key, Value value) {
   bool found;
   std::size_t i = probe(key, found);
   if (found) {
-    entries_[slots_[i] - 2].value = std::move(value);
+    entries_[slots_[i] - 2].value = Cell(std::move(value));
     return false;
   }
   if ((used_slots_ + 1) * 4 > slots_.size() * 3) {
@@ -92,7 +96,7 @@ bool Table::set(const Value& key, Value value) {
   }
   if (slots_[i] == kEmpty) ++used_slots_;
   slots_[i] = static_cast<std::uint32_t>(entries_.size() + 2);
-  entries_.push_back(Entry{key, std::move(value)});
+  entries_.push_back(Entry{Cell(key), Cell(std::move(value))});
   dead_.push_back(false);
   ++live_;
   return true;
@@ -107,7 +111,7 @@ std::optional<Value> Table::erase(const Value& key) {
   slots_[i] = kTombstone;
   dead_[e] = true;
   --live_;
-  Value v = std::move(entries_[e].value);
+  Value v = entries_[e].value.get();
   entries_[e] = Entry{};  // frees the key's and the value's memory now
   if (entries_.size() > 32 && entries_.size() > 2 * live_) rebuild(slots_for(live_));
   return v;
@@ -120,9 +124,9 @@ std::optional<std::pair<Value, Value>> Table::pop_last() {
   }
   if (entries_.empty()) return std::nullopt;
   bool found;
-  std::size_t i = probe(entries_.back().key, found);
+  auto out = std::make_pair(entries_.back().key.get(), entries_.back().value.get());
+  std::size_t i = probe(out.first, found);
   slots_[i] = kTombstone;
-  auto out = std::make_pair(std::move(entries_.back().key), std::move(entries_.back().value));
   entries_.pop_back();
   dead_.pop_back();
   --live_;
@@ -130,9 +134,9 @@ std::optional<std::pair<Value, Value>> Table::pop_last() {
 }
 
 void Table::clear() {
-  std::vector<Entry>().swap(entries_);
+  decltype(entries_)().swap(entries_);
   std::vector<bool>().swap(dead_);
-  std::vector<std::uint32_t>().swap(slots_);
+  decltype(slots_)().swap(slots_);
   live_ = 0;
   used_slots_ = 0;
 }
@@ -149,9 +153,7 @@ OpResult<Value> increment(Table& t, const Value& key, const Value& delta) {
   if (!delta.is_number() || delta.kind() == Value::Kind::boolean)
     return Err{err::type,
                "increment delta must be an int or float, not " + std::string(delta.type_name())};
-  Value* cur = t.find(key);
-  Value zero(std::int64_t{0});
-  const Value& base = cur != nullptr ? *cur : zero;
+  Value base = t.get(key).value_or(Value(std::int64_t{0}));
   if (!base.is_number() || base.kind() == Value::Kind::boolean)
     return Err{err::type, "cannot increment " + key.repr() + ": it holds a " +
                               std::string(base.type_name()) + ", not a number"};
@@ -191,15 +193,15 @@ OpResult<Value> increment(Table& t, const Value& key, const Value& delta) {
 
 OpResult<Value> compare_and_set(Table& t, const Value& key, const Value& expected, Value desired) {
   if (auto e = check_hashable(key)) return *e;
-  Value* cur = t.find(key);
-  if (cur == nullptr || !(*cur == expected)) return Value(false);
-  *cur = std::move(desired);
+  auto cur = t.get(key);
+  if (!cur || !(*cur == expected)) return Value(false);
+  t.set(key, std::move(desired));
   return Value(true);
 }
 
 OpResult<Value> set_if_absent(Table& t, const Value& key, Value value) {
   if (auto e = check_hashable(key)) return *e;
-  if (t.find(key) != nullptr) return Value(false);
+  if (t.contains(key)) return Value(false);
   t.set(key, std::move(value));
   return Value(true);
 }

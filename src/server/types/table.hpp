@@ -3,8 +3,9 @@
 // Python's dict keeps insertion order, so keys()/items()/popitem() do here too, and the layout is
 // CPython's: entries live in a vector in insertion order (erased ones become holes, compacted when
 // they outnumber live ones), and the index is an open-addressing array of 32-bit entry numbers, so
-// each key is stored once and the index costs about 8 bytes per entry. Also the pure atomic
-// operations both types share.
+// each key is stored once and the index costs about 8 bytes per entry. Keys and values are stored
+// as 16-byte Cells (cell.hpp), so a small entry costs 32 bytes plus the index. Also the pure
+// atomic operations both types share.
 #pragma once
 
 #include <cstdint>
@@ -13,14 +14,17 @@
 #include <vector>
 
 #include "server/object.hpp"
+#include "server/types/cell.hpp"
+#include "server/types/page_alloc.hpp"
 #include "syncmgr/value.hpp"
 
 namespace syncmgr::server {
 
 class Table {
  public:
-  Value* find(const Value& key);
-  const Value* find(const Value& key) const;
+  /// The value at `key`, or nullopt if absent.
+  std::optional<Value> get(const Value& key) const;
+  bool contains(const Value& key) const;
   /// Inserts or overwrites; true when the key was new.
   bool set(const Value& key, Value value);
   /// Removes the key and returns its value, or nullopt if absent.
@@ -33,13 +37,15 @@ class Table {
   template <class F>
   void for_each(F&& fn) const {
     for (std::size_t i = 0; i < entries_.size(); ++i)
-      if (!dead_[i]) fn(entries_[i].key, entries_[i].value);
+      if (!dead_[i])
+        entries_[i].key.visit(
+            [&](const Value& k) { entries_[i].value.visit([&](const Value& v) { fn(k, v); }); });
   }
 
  private:
   struct Entry {
-    Value key;
-    Value value;
+    Cell key;
+    Cell value;
   };
   // Slot values: empty, a tombstone (an erased key: probing continues past it), or entry i + 2.
   static constexpr std::uint32_t kEmpty = 0;
@@ -53,9 +59,9 @@ class Table {
   /// again past 3/4).
   static std::size_t slots_for(std::size_t n);
 
-  std::vector<Entry> entries_;
+  std::vector<Entry, PageAllocator<Entry>> entries_;
   std::vector<bool> dead_;  // per entry: erased (a hole)
-  std::vector<std::uint32_t> slots_;
+  std::vector<std::uint32_t, PageAllocator<std::uint32_t>> slots_;
   std::size_t live_ = 0;
   std::size_t used_slots_ = 0;  // entries and tombstones: probing ends only at an empty slot
 };
