@@ -2,6 +2,7 @@
 // reconnection, and the hand-over of the socket between threads.
 #include "client/connection.hpp"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -354,18 +355,20 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
   auto heartbeat_every = session_timeout_ / 3;
   Clock::time_point end = linked() ? last_sent_ + heartbeat_every : handshake_deadline_;
   if (limit && *limit < end) end = *limit;
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+  // Rounded up: a wait rounded down to 0 ms would spin until `end`.
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(end - now);
   wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
-  zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
-                             {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
-  try {
-    zmq::poll(items, 2, wait);
-  } catch (const zmq::error_t& e) {
-    if (e.num() != EINTR) throw;
-  }
-  if (items[1].revents & ZMQ_POLLIN) {
-    std::uint64_t n;
-    (void)::read(wake_fd_, &n, sizeof n);
+  // Wait for a frame or a wake-up. zmq_poll would make two poll(2) passes and check the socket's
+  // events twice; instead: one events check (which also runs ZeroMQ's pending commands), and only
+  // when no frame is ready, one poll(2) on the socket's notification fd and the eventfd. The fd is
+  // edge-triggered, which is why the events check must come right before the poll.
+  bool ready = (dealer_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  if (!ready) {
+    pollfd fds[] = {{dealer_.get(zmq::sockopt::fd), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(wait.count())) > 0 && (fds[1].revents & POLLIN)) {
+      std::uint64_t n;
+      (void)::read(wake_fd_, &n, sizeof n);
+    }
   }
   for (;;) {
     zmq::message_t msg;
