@@ -98,6 +98,7 @@ class Bench:
             self.has_async = "SYNCMGR_BENCH_ASYNC" in f.read()
         self.records = []
         self.n = 0
+        self.started = time.time()
 
     # -- servers --------------------------------------------------------------------------------
     def syncmgrd(self, tag, extra=()):
@@ -157,7 +158,8 @@ class Bench:
         status = rec.get("error") or "%.0f ops/s" % rec.get("ops_per_s", 0)
         if "bytes_per_entry" in rec:
             status = "%.1f B/entry" % rec["bytes_per_entry"]
-        print("  rep %d %-12s %-22s %s  (%.1fs)" % (rep, label, case, status, time.time() - t0),
+        print("  [%4.0fs] rep %d %-12s %-22s %s  (%.1fs)" % (time.time() - self.started, rep, label,
+                                                            case, status, time.time() - t0),
               flush=True)
         return rec
 
