@@ -115,10 +115,18 @@ Connection& Client::connection() {
 }
 
 namespace {
+// A msgpack stream that appends to a std::string: the request is packed where it is kept.
+struct StringStream {
+  std::string& out;
+  void write(const char* data, std::size_t n) { out.append(data, n); }
+};
+
 std::string pack_request(std::uint64_t id, std::string_view op, std::string_view target,
                          const msgpack::sbuffer& args) {
-  msgpack::sbuffer buf(64 + args.size());
-  msgpack::packer<msgpack::sbuffer> pk(buf);
+  std::string buf;
+  buf.reserve(32 + op.size() + target.size() + args.size());
+  StringStream stream{buf};
+  msgpack::packer<StringStream> pk(stream);
   pk.pack_array(4);
   pk.pack(id);
   pk.pack(op);
@@ -127,8 +135,8 @@ std::string pack_request(std::uint64_t id, std::string_view op, std::string_view
   } else {
     pk.pack(target);
   }
-  buf.write(args.data(), args.size());  // args is already a packed array
-  return std::string(buf.data(), buf.size());
+  buf.append(args.data(), args.size());  // args is already a packed array
+  return buf;
 }
 }  // namespace
 

@@ -15,10 +15,17 @@ std::optional<msgpack::object_handle> PayloadReader::next() {
                          unpack_limits(data_.size()));
 }
 
+namespace {
+bool reference_strings(msgpack::type::object_type type, std::size_t, void*) {
+  return type == msgpack::type::STR || type == msgpack::type::BIN;
+}
+}  // namespace
+
 std::optional<msgpack::object> PayloadReader::next(msgpack::zone& zone) {
   if (offset_ >= data_.size()) return std::nullopt;
   bool referenced = false;
-  return msgpack::unpack(zone, data_.data(), data_.size(), offset_, referenced, nullptr, nullptr,
+  return msgpack::unpack(zone, data_.data(), data_.size(), offset_, referenced,
+                         reference_ ? reference_strings : nullptr, nullptr,
                          unpack_limits(data_.size()));
 }
 

@@ -44,7 +44,11 @@ msgpack::unpack_limit unpack_limits(std::size_t payload_size);
 /// Iterates over the msgpack objects packed back to back in a payload.
 class PayloadReader {
  public:
-  explicit PayloadReader(std::string_view payload) : data_(payload) {}
+  /// `reference`: str and bin objects point into `payload` instead of being copied into the
+  /// zone; only for a reader whose objects are used while the payload lives (the daemon's
+  /// dispatch, which copies what it keeps).
+  explicit PayloadReader(std::string_view payload, bool reference = false)
+      : data_(payload), reference_(reference) {}
   /// Next object, or nullopt at the end. Throws msgpack::unpack_error (or a subclass) if malformed.
   std::optional<msgpack::object_handle> next();
   /// Next object, allocated in `zone`: the objects of one frame share one zone, which saves an
@@ -54,6 +58,7 @@ class PayloadReader {
  private:
   std::string_view data_;
   std::size_t offset_ = 0;
+  bool reference_ = false;
 };
 
 /// Appends an error reply to `out`.

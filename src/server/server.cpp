@@ -292,7 +292,8 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
 
 void Server::on_request(Session& session, std::string_view payload) {
   msgpack::sbuffer out;
-  protocol::PayloadReader reader(payload);
+  // Strings are referenced in the frame, not copied: dispatch copies what it keeps (the args).
+  protocol::PayloadReader reader(payload, true);
   msgpack::zone zone;  // the frame's requests, one allocation for all of them
   try {
     while (auto o = reader.next(zone))

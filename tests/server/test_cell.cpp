@@ -25,9 +25,12 @@ std::vector<Value> samples() {
           Value(2.5),
           Value(3.0),
           Value(""),
-          Value("fourteen bytes"),   // the longest kept inline
-          Value("fifteen bytes!!"),  // the shortest kept on the heap
+          Value("fourteen bytes"),        // the longest kept inline
+          Value("fifteen bytes!!"),       // the shortest kept on the heap
+          Value(std::string(4095, 'y')),  // the longest copied into the cell's own block
+          Value(std::string(4096, 'y')),  // the shortest kept as its moved Value
           Value(std::string(100000, 'z')),
+          Value(Bytes{std::string(5000, '\x02')}),
           Value(std::string("nul\0inside", 10)),
           Value(Bytes{"ab"}),
           Value(Bytes{std::string(40, '\x01')}),

@@ -2,7 +2,6 @@
 #include "server/types/cell.hpp"
 
 #include <functional>
-#include <limits>
 #include <string>
 #include <utility>
 #include <variant>
@@ -25,9 +24,9 @@ Cell::Cell(Value v) {
   } else if (auto* d = std::get_if<double>(&var)) {
     set_tag(Tag::float64);
     set_scalar(*d);
-  } else if (auto* s = std::get_if<std::string>(&var)) {
+  } else if (auto* s = std::get_if<std::string>(&var); s != nullptr && s->size() < kMoveMin) {
     store_bytes(*s, false);
-  } else if (auto* bin = std::get_if<Bytes>(&var)) {
+  } else if (auto* bin = std::get_if<Bytes>(&var); bin != nullptr && bin->data.size() < kMoveMin) {
     store_bytes(bin->data, true);
   } else {
     set_tag(Tag::value);
@@ -40,12 +39,6 @@ void Cell::store_bytes(std::string_view s, bool binary) {
     set_tag(binary ? Tag::small_bin : Tag::small_str);
     raw_[1] = static_cast<unsigned char>(s.size());
     std::memcpy(raw_ + 2, s.data(), s.size());
-    return;
-  }
-  if (s.size() > std::numeric_limits<std::uint32_t>::max()) {
-    // Beyond what a length field of the cell holds (and any default message size): a whole Value.
-    set_tag(Tag::value);
-    set_scalar<void*>(binary ? new Value(Bytes{std::string(s)}) : new Value(std::string(s)));
     return;
   }
   set_tag(binary ? Tag::heap_bin : Tag::heap_str);

@@ -3,9 +3,9 @@
 // A Value is 40 bytes (a std::string inside a std::variant), which made a small int -> int dict
 // entry cost about 99 bytes. A Cell keeps what small entries hold inline (nil, bool, int, float,
 // and str/bin of up to 14 bytes) and puts the rest behind one pointer: the bytes of a longer
-// str/bin (length in the cell), or a whole Value for arrays and maps. Cells are read by
-// materialising a Value (no allocation for the inline kinds) or compared and hashed in place,
-// consistently with Value's == and hash().
+// str/bin (length in the cell), or a whole Value for arrays, maps and str/bin of 4 KiB or more.
+// Cells are read by materialising a Value (no allocation for the inline kinds) or compared and
+// hashed in place, consistently with Value's == and hash().
 #pragma once
 
 #include <cstdint>
@@ -68,6 +68,9 @@ class Cell {
     value
   };
   static constexpr std::size_t kSmall = 14;
+  // From this size on a str/bin is kept as its moved Value (no copy of a large value; the 40 bytes
+  // of a Value and an allocation no longer matter), which also bounds the cell's 32-bit length.
+  static constexpr std::size_t kMoveMin = 4096;
 
   Tag tag() const noexcept { return static_cast<Tag>(raw_[0]); }
   void set_tag(Tag t) noexcept { raw_[0] = static_cast<unsigned char>(t); }
