@@ -1,6 +1,8 @@
 // Frame headers, sealing and verification.
 #include "protocol/wire.hpp"
 
+#include <cstring>
+
 namespace syncmgr::protocol {
 namespace {
 
@@ -25,6 +27,21 @@ void write_header(std::string& out, const Header& h) {
   out.push_back(0);  // flags: reserved, must be zero
   put_u64(out, h.session);
   put_u64(out, h.seq);
+}
+
+FrameBuilder::FrameBuilder() {
+  char room[kHeaderSize] = {};
+  buf_.write(room, sizeof room);
+}
+
+void FrameBuilder::seal(Hmac& key, bool macs, const Header& h) {
+  std::string header;
+  header.reserve(kHeaderSize);
+  write_header(header, h);
+  std::memcpy(buf_.data(), header.data(), kHeaderSize);
+  if (!macs) return;
+  Tag tag = key.mac({std::string_view(buf_.data(), buf_.size())});
+  buf_.write(reinterpret_cast<const char*>(tag.data()), tag.size());
 }
 
 std::optional<Header> read_header(std::string_view frame) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include <msgpack.hpp>
+
 #include "protocol/mac.hpp"
 
 namespace syncmgr::protocol {
@@ -67,6 +69,22 @@ inline std::string session_frame(Hmac& key, bool macs, const Header& h, std::str
 inline std::string_view session_payload(std::string_view frame, bool macs) {
   return macs ? sealed_payload(frame) : unsealed_payload(frame);
 }
+
+/// A session frame built in place: the payload is packed into buffer() after room left for the
+/// header, then seal() writes the header and appends the tag (when `macs`), so the payload is never
+/// copied into a frame (the daemon's replies; a 1 MiB value is copied once less).
+class FrameBuilder {
+ public:
+  FrameBuilder();
+  /// Pack the payload here (after the header's room).
+  msgpack::sbuffer& buffer() { return buf_; }
+  bool empty() const { return buf_.size() == kHeaderSize; }
+  /// Completes the frame; buffer() then holds header || payload [|| tag].
+  void seal(Hmac& key, bool macs, const Header& h);
+
+ private:
+  msgpack::sbuffer buf_;
+};
 /// Whether a ZeroMQ Peer-Address names an ipc peer. libzmq (with SO_PEERCRED, as on Linux) gives
 /// ipc peers "localhost:uid:gid:pid"; a tcp peer's address is numeric, so it never matches. An
 /// ipc peer without credentials (no SO_PEERCRED) is not recognised: it keeps frame MACs.

@@ -2,7 +2,9 @@
 // this so that a 1 MiB value is not copied once more just to be queued.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
+#include <msgpack.hpp>
 #include <string>
 #include <zmq.hpp>
 
@@ -20,6 +22,20 @@ inline zmq::message_t frame_message(std::string&& frame) {
       [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned.get());
   owned.release();  // ZeroMQ frees it
   return msg;
+}
+
+/// The same for a frame built in an sbuffer (FrameBuilder): a large one's memory goes to ZeroMQ.
+inline zmq::message_t frame_message(msgpack::sbuffer&& frame) {
+  if (frame.size() < kZeroCopyMin) return zmq::message_t(frame.data(), frame.size());
+  std::size_t size = frame.size();
+  char* data = frame.release();  // malloc'd by the sbuffer: ZeroMQ frees it
+  try {
+    return zmq::message_t(
+        data, size, [](void* p, void*) { std::free(p); }, nullptr);
+  } catch (...) {
+    std::free(data);
+    throw;
+  }
 }
 
 }  // namespace syncmgr::protocol

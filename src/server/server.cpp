@@ -151,9 +151,16 @@ void Server::tick(Clock::time_point now) {
 }
 
 void Server::send_frame(const std::string& routing_id, std::string frame) {
+  send_message(routing_id, protocol::frame_message(std::move(frame)));
+}
+
+void Server::send_frame(const std::string& routing_id, msgpack::sbuffer&& frame) {
+  send_message(routing_id, protocol::frame_message(std::move(frame)));
+}
+
+void Server::send_message(const std::string& routing_id, zmq::message_t body) {
   // dontwait: a peer that is gone or not reading loses its frame; the loop never waits for it.
   zmq::message_t id(routing_id.data(), routing_id.size());
-  zmq::message_t body = protocol::frame_message(std::move(frame));
   if (!router_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
   (void)router_.send(body, zmq::send_flags::dontwait);
 }
@@ -291,7 +298,8 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
 }
 
 void Server::on_request(Session& session, std::string_view payload) {
-  msgpack::sbuffer out;
+  protocol::FrameBuilder frame;  // the replies are packed straight into the reply frame
+  msgpack::sbuffer& out = frame.buffer();
   // Strings are referenced in the frame, not copied: dispatch copies what it keeps (the args).
   protocol::PayloadReader reader(payload, true);
   msgpack::zone zone;  // the frame's requests, one allocation for all of them
@@ -303,12 +311,11 @@ void Server::on_request(Session& session, std::string_view payload) {
     protocol::pack_error_reply(out, 0, err::protocol,
                                std::string("malformed msgpack in request payload: ") + e.what());
   }
-  if (out.size() > 0) {
+  if (!frame.empty()) {
     Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
              session.id, ++session.out_seq};
-    send_frame(session.routing_id,
-               protocol::session_frame(session.key, session.frame_macs, h,
-                                       std::string_view(out.data(), out.size())));
+    frame.seal(session.key, session.frame_macs, h);
+    send_frame(session.routing_id, std::move(out));
   }
   for (auto id : closing_)
     end_session(id, "closed by client");
@@ -444,13 +451,12 @@ void Server::send_reply(std::uint64_t session_id, std::uint64_t request_id, Repl
                         const Command& cmd, std::string_view target) {
   Session* session = sessions_.find(session_id);
   if (session == nullptr) return;
-  msgpack::sbuffer out;
-  pack_reply(out, request_id, r, cmd, target);
+  protocol::FrameBuilder frame;
+  pack_reply(frame.buffer(), request_id, r, cmd, target);
   Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
            session->id, ++session->out_seq};
-  send_frame(session->routing_id,
-             protocol::session_frame(session->key, session->frame_macs, h,
-                                     std::string_view(out.data(), out.size())));
+  frame.seal(session->key, session->frame_macs, h);
+  send_frame(session->routing_id, std::move(frame.buffer()));
 }
 
 Reply Server::rerun(Waiter& w, Object& obj, bool timed_out) {

@@ -77,6 +77,8 @@ class Server {
   void on_request(Session& session, std::string_view payload);
   void dispatch(Session& session, const msgpack::object& request, msgpack::sbuffer& out);
   void send_frame(const std::string& routing_id, std::string frame);
+  void send_frame(const std::string& routing_id, msgpack::sbuffer&& frame);
+  void send_message(const std::string& routing_id, zmq::message_t body);
   void end_session(std::uint64_t id, const char* why);
   void tick(Clock::time_point now);
 
