@@ -371,10 +371,12 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
     }
   }
   for (;;) {
-    zmq::message_t msg;
-    if (!dealer_.recv(msg, zmq::recv_flags::dontwait)) break;
-    if (msg.more()) continue;  // we never expect multipart; skip extra parts
-    on_frame(std::string_view(msg.data<char>(), msg.size()));
+    // On the heap from the start: a reply's objects point into the message (small ones are held
+    // inside the message object itself), which then lives as long as they do.
+    auto msg = std::make_unique<zmq::message_t>();
+    if (!dealer_.recv(*msg, zmq::recv_flags::dontwait)) break;
+    if (msg->more()) continue;  // we never expect multipart; skip extra parts
+    on_frame(std::move(msg));
   }
   now = Clock::now();
   if (linked()) {
@@ -436,7 +438,8 @@ void Connection::flush_outbox() {
   if (!payload.empty()) send_sealed(payload);
 }
 
-void Connection::on_frame(std::string_view frame) {
+void Connection::on_frame(std::unique_ptr<zmq::message_t> msg) {
+  std::string_view frame(msg->data<char>(), msg->size());
   auto h = protocol::read_header(frame);
   if (!h || h->version != protocol::kProtocolVersion ||
       h->direction != protocol::Direction::to_client)
@@ -450,20 +453,24 @@ void Connection::on_frame(std::string_view frame) {
     case FrameType::refused:
       return on_refused(*h, frame);
     case FrameType::reply:
-      return on_reply(frame);
+      return on_reply(frame, std::move(msg));
     default:
       return;
   }
 }
 
-void Connection::on_reply(std::string_view frame) {
+void Connection::on_reply(std::string_view frame, std::unique_ptr<zmq::message_t> msg) {
   auto h = protocol::read_header(frame);
   if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
   if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
     return;  // forged or replayed
   in_seq_ = h->seq;
-  protocol::PayloadReader reader(protocol::session_payload(frame, frame_macs_));
-  auto zone = std::make_shared<msgpack::zone>();  // shared by this frame's replies
+  // The frame's replies share one zone, which also owns the message: their strings and bins are
+  // referenced in it rather than copied (a 1 MiB value is copied once less).
+  auto zone = std::make_shared<msgpack::zone>();
+  zone->push_finalizer([](void* m) { delete static_cast<zmq::message_t*>(m); }, msg.get());
+  (void)msg.release();
+  protocol::PayloadReader reader(protocol::session_payload(frame, frame_macs_), true);
   try {
     while (auto o = reader.next(*zone)) {
       const msgpack::object& r = *o;
