@@ -33,15 +33,16 @@ constexpr std::size_t kMaxDeferred = 256;
 }  // namespace
 
 std::string Connection::server_request(std::string_view op, std::optional<std::uint64_t> arg) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
+  std::string buf(protocol::kHeaderSize, '\0');  // room for the header, as every request has
+  protocol::StringWriter stream{buf};
+  msgpack::packer<protocol::StringWriter> pk(stream);
   pk.pack_array(4);
   pk.pack(next_id());
   pk.pack(op);
   pk.pack_nil();
   pk.pack_array(arg ? 1 : 0);
   if (arg) pk.pack(*arg);
-  return std::string(buf.data(), buf.size());
+  return buf;
 }
 
 Connection::Connection(std::string endpoint, std::string authkey,
@@ -173,8 +174,9 @@ std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string req
   call->conn = shared_from_this();
   std::unique_lock lock(mu_);
   if (state_ == State::failed) throw_error(fatal_kind_, fatal_message_);
-  if (request.size() > max_message_size_)
-    throw ProtocolError(std::string(op) + ": request of " + std::to_string(request.size()) +
+  std::size_t body = request.size() - protocol::kHeaderSize;
+  if (body > max_message_size_)
+    throw ProtocolError(std::string(op) + ": request of " + std::to_string(body) +
                         " bytes exceeds the daemon's limit of " +
                         std::to_string(max_message_size_));
   calls_.emplace(id, call);
@@ -254,7 +256,7 @@ ReplyRef Connection::take(PendingCall& call) {
 
 void Connection::post(std::string request) {
   std::unique_lock lock(mu_);
-  if (state_ == State::failed || request.size() > max_message_size_) return;
+  if (state_ == State::failed || request.size() - protocol::kHeaderSize > max_message_size_) return;
   submit(lock, 0, std::move(request), true);
 }
 
@@ -301,10 +303,11 @@ bool Connection::send_raw(std::string frame) {
   return sent;
 }
 
-void Connection::send_sealed(std::string_view payload) {
+void Connection::send_sealed(std::string frame) {
   Header h{protocol::kProtocolVersion, FrameType::request, protocol::Direction::to_daemon, session_,
            ++out_seq_};
-  send_raw(protocol::session_frame(*session_mac_, frame_macs_, h, payload));
+  protocol::seal_in_place(frame, *session_mac_, frame_macs_, h);
+  send_raw(std::move(frame));
 }
 
 void Connection::background() {
@@ -422,20 +425,24 @@ void Connection::flush_outbox() {
     batch.swap(outbox_);
     limit = max_message_size_;
   }
-  std::string payload;
+  // Every request starts with room for a frame header: the first of a frame lends its room (in the
+  // common case, one request, the request is the frame: no copy); the others add their bodies.
+  constexpr std::size_t room = protocol::kHeaderSize;
+  std::string frame;
   for (auto& [id, req] : batch) {
-    if (!payload.empty() && payload.size() + req.size() > limit) {
-      send_sealed(payload);
-      payload.clear();
+    std::size_t body = req.size() - room;
+    if (!frame.empty() && frame.size() - room + body > limit) {
+      send_sealed(std::move(frame));
+      frame = std::string();
     }
-    if (payload.empty()) {
-      payload = std::move(req);  // the common case, one request: no copy
+    if (frame.empty()) {
+      frame = std::move(req);
     } else {
-      payload += req;
+      frame.append(req, room, body);
     }
     if (id != 0) unanswered_.emplace(id, true);
   }
-  if (!payload.empty()) send_sealed(payload);
+  if (!frame.empty()) send_sealed(std::move(frame));
 }
 
 void Connection::on_frame(std::unique_ptr<zmq::message_t> msg) {

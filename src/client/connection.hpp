@@ -67,10 +67,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                           bool frame_macs);
 
   std::uint64_t next_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
-  /// Sends `request` (a packed request array with this id, for `op` on `target`) and returns the
-  /// call in flight. `deadline` (none: only the daemon's liveness bounds it) is when take() gives
-  /// up; a `cancellable` call (one the daemon may park) is first cancelled there, so it cannot be
-  /// served after its caller gave up (an item taken, a lock granted).
+  /// Sends `request` (kHeaderSize bytes of room, then the packed request array with this id, for
+  /// `op` on `target`) and returns the call in flight. `deadline` (none: only the daemon's liveness
+  /// bounds it) is when take() gives up; a `cancellable` call (one the daemon may park) is first
+  /// cancelled there, so it cannot be served after its caller gave up (an item taken, a lock
+  /// granted).
   std::shared_ptr<PendingCall> start(std::uint64_t id, std::string request,
                                      std::optional<Clock::time_point> deadline, std::string_view op,
                                      std::string_view target, bool cancellable, bool defer);
@@ -78,7 +79,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool wait(PendingCall& call, std::optional<Clock::time_point> until);
   /// Waits up to the call's deadline and returns its reply; throws its error.
   ReplyRef take(PendingCall& call);
-  /// Queues a request whose reply is ignored.
+  /// Queues a request (with room, as for start) whose reply is ignored.
   void post(std::string request);
 
   const std::string& endpoint() const { return endpoint_; }
@@ -109,7 +110,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_reply(std::string_view frame, std::unique_ptr<zmq::message_t> msg);
   void flush_outbox();
   bool send_raw(std::string frame);
-  void send_sealed(std::string_view payload);
+  /// Seals and sends `frame`: header room || payload (see flush_outbox).
+  void send_sealed(std::string frame);
   /// Fails waiting calls: every one (`sent_only` false; queued ones are dropped too), or only those
   /// already sent on the current session. `fatal` makes the connection unusable.
   void fail_calls(std::string_view kind, const std::string& message, bool fatal, bool sent_only);

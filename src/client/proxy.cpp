@@ -10,6 +10,8 @@
 
 #include "client/connection.hpp"
 #include "protocol/authkey.hpp"
+#include "protocol/message.hpp"
+#include "protocol/wire.hpp"
 #include "syncmgr/proxy.hpp"
 
 namespace syncmgr::detail {
@@ -115,18 +117,16 @@ Connection& Client::connection() {
 }
 
 namespace {
-// A msgpack stream that appends to a std::string: the request is packed where it is kept.
-struct StringStream {
-  std::string& out;
-  void write(const char* data, std::size_t n) { out.append(data, n); }
-};
-
+// The request is packed where it is kept, after room for the frame header (see
+// Connection::flush_outbox): a lone request becomes its frame without a copy.
 std::string pack_request(std::uint64_t id, std::string_view op, std::string_view target,
                          const msgpack::sbuffer& args) {
   std::string buf;
-  buf.reserve(32 + op.size() + target.size() + args.size());
-  StringStream stream{buf};
-  msgpack::packer<StringStream> pk(stream);
+  buf.reserve(protocol::kHeaderSize + 32 + op.size() + target.size() + args.size() +
+              protocol::kTagSize);
+  buf.append(protocol::kHeaderSize, '\0');
+  protocol::StringWriter stream{buf};
+  msgpack::packer<protocol::StringWriter> pk(stream);
   pk.pack_array(4);
   pk.pack(id);
   pk.pack(op);

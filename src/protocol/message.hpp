@@ -61,6 +61,12 @@ class PayloadReader {
   bool reference_ = false;
 };
 
+/// A msgpack stream appending to a std::string, for packing where the bytes are kept.
+struct StringWriter {
+  std::string& out;
+  void write(const char* data, std::size_t n) { out.append(data, n); }
+};
+
 /// Appends an error reply to `out`.
 void pack_error_reply(msgpack::sbuffer& out, std::uint64_t id, std::string_view kind,
                       std::string_view message);

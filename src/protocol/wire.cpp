@@ -2,6 +2,7 @@
 #include "protocol/wire.hpp"
 
 #include <cstring>
+#include <optional>
 
 namespace syncmgr::protocol {
 namespace {
@@ -34,14 +35,27 @@ FrameBuilder::FrameBuilder() {
   buf_.write(room, sizeof room);
 }
 
-void FrameBuilder::seal(Hmac& key, bool macs, const Header& h) {
+namespace {
+// Writes the header into the room at the start of a frame; returns its tag when `macs`.
+std::optional<Tag> finish_frame(char* frame, std::size_t size, Hmac& key, bool macs,
+                                const Header& h) {
   std::string header;
   header.reserve(kHeaderSize);
   write_header(header, h);
-  std::memcpy(buf_.data(), header.data(), kHeaderSize);
-  if (!macs) return;
-  Tag tag = key.mac({std::string_view(buf_.data(), buf_.size())});
-  buf_.write(reinterpret_cast<const char*>(tag.data()), tag.size());
+  std::memcpy(frame, header.data(), kHeaderSize);
+  if (!macs) return std::nullopt;
+  return key.mac({std::string_view(frame, size)});
+}
+}  // namespace
+
+void seal_in_place(std::string& frame, Hmac& key, bool macs, const Header& h) {
+  if (auto tag = finish_frame(frame.data(), frame.size(), key, macs, h))
+    frame.append(reinterpret_cast<const char*>(tag->data()), tag->size());
+}
+
+void FrameBuilder::seal(Hmac& key, bool macs, const Header& h) {
+  if (auto tag = finish_frame(buf_.data(), buf_.size(), key, macs, h))
+    buf_.write(reinterpret_cast<const char*>(tag->data()), tag->size());
 }
 
 std::optional<Header> read_header(std::string_view frame) {

@@ -70,6 +70,11 @@ inline std::string_view session_payload(std::string_view frame, bool macs) {
   return macs ? sealed_payload(frame) : unsealed_payload(frame);
 }
 
+/// A session frame whose payload was packed after kHeaderSize bytes of room (the client packs
+/// each request so): writes the header into the room and appends the tag when `macs`. A lone
+/// request thus becomes its frame without a copy.
+void seal_in_place(std::string& frame, Hmac& key, bool macs, const Header& h);
+
 /// A session frame built in place: the payload is packed into buffer() after room left for the
 /// header, then seal() writes the header and appends the tag (when `macs`), so the payload is never
 /// copied into a frame (the daemon's replies; a 1 MiB value is copied once less).

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 #include <zmq.hpp>
 
 #include "protocol/handshake.hpp"
@@ -237,6 +238,26 @@ TEST_CASE(
   CHECK(RawClient::refusal(*r)->first == "AuthenticationError");
   CHECK(c.call(ping(8), 21).size() == 1);
   CHECK(d.log().find("replayed or reordered") != std::string::npos);
+}
+
+TEST_CASE(
+    "wire: the library keeps to the daemon's message size: over it is refused, a batch split") {
+  Daemon d({"--max-message-size", "4K"});
+  for (const auto& ep : {d.tcp(), d.ipc()}) {
+    CAPTURE(ep);
+    Manager m(d.options(ep));
+    auto dict = m.dict();
+    CHECK_THROWS_AS(dict.set("big", std::string(5000, 'x')), ProtocolError);
+    // 200 requests of ~120 bytes issued together: more than one 4K frame's worth.
+    std::vector<Future<void>> writes;
+    for (int i = 0; i < 200; ++i)
+      writes.push_back(dict.async_set(i, std::string(100, static_cast<char>('a' + i % 26))));
+    for (auto& f : writes)
+      f.get();
+    CHECK(dict.len() == 200);
+    CHECK(dict.get<std::string>(199) == std::string(100, static_cast<char>('a' + 199 % 26)));
+    CHECK(dict.get<std::string>(0) == std::string(100, 'a'));
+  }
 }
 
 TEST_CASE("wire: garbage, truncated, oversize, multipart and wrong-version frames get errors") {
