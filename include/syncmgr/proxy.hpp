@@ -108,7 +108,9 @@ std::uint64_t thread_id();
 
 template <class... A>
 msgpack::sbuffer pack_args(const A&... args) {
-  msgpack::sbuffer buf;
+  // Small first: sbuffer's default 8 KiB is a slow-path malloc per call; a large value grows the
+  // buffer to fit in one step.
+  msgpack::sbuffer buf(256);
   msgpack::packer<msgpack::sbuffer> pk(buf);
   pk.pack_array(sizeof...(A));
   (pk.pack(args), ...);

@@ -474,10 +474,11 @@ void Connection::on_reply(std::string_view frame, std::unique_ptr<zmq::message_t
   in_seq_ = h->seq;
   // The frame's replies share one zone, which also owns the message: their strings and bins are
   // referenced in it rather than copied (a 1 MiB value is copied once less).
-  auto zone = std::make_shared<msgpack::zone>();
+  std::string_view payload = protocol::session_payload(frame, frame_macs_);
+  auto zone = std::make_shared<msgpack::zone>(protocol::zone_chunk_for(payload.size()));
   zone->push_finalizer([](void* m) { delete static_cast<zmq::message_t*>(m); }, msg.get());
   (void)msg.release();
-  protocol::PayloadReader reader(protocol::session_payload(frame, frame_macs_), true);
+  protocol::PayloadReader reader(payload, true);
   try {
     while (auto o = reader.next(*zone)) {
       const msgpack::object& r = *o;

@@ -7,6 +7,8 @@
 // the daemon answers them in one frame.
 #pragma once
 
+#include <algorithm>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,6 +62,13 @@ class PayloadReader {
   std::size_t offset_ = 0;
   bool reference_ = false;
 };
+
+/// The chunk size for the zone a frame's payload is unpacked into: it grows with the payload, so
+/// that the zone of a small frame fits glibc's per-thread cache (up to 1 KiB), where msgpack's
+/// default 8 KiB chunk cost a slow-path malloc and free for every frame.
+inline std::size_t zone_chunk_for(std::size_t payload_size) {
+  return std::clamp<std::size_t>(payload_size * 8, 512, 8192);
+}
 
 /// A msgpack stream appending to a std::string, for packing where the bytes are kept.
 struct StringWriter {

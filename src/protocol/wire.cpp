@@ -30,7 +30,7 @@ void write_header(std::string& out, const Header& h) {
   put_u64(out, h.seq);
 }
 
-FrameBuilder::FrameBuilder() {
+FrameBuilder::FrameBuilder() : buf_(256) {  // grown to fit what is packed (sbuffer: 8 KiB)
   char room[kHeaderSize] = {};
   buf_.write(room, sizeof room);
 }

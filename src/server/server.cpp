@@ -302,7 +302,7 @@ void Server::on_request(Session& session, std::string_view payload) {
   msgpack::sbuffer& out = frame.buffer();
   // Strings are referenced in the frame, not copied: dispatch copies what it keeps (the args).
   protocol::PayloadReader reader(payload, true);
-  msgpack::zone zone;  // the frame's requests, one allocation for all of them
+  msgpack::zone zone(protocol::zone_chunk_for(payload.size()));  // all the frame's requests
   try {
     while (auto o = reader.next(zone))
       dispatch(session, *o, out);
