@@ -1,8 +1,8 @@
 // syncmgrd: the syncmgr daemon. Parses flags, loads or generates the key, binds, and runs the loop
 // until SIGINT/SIGTERM or a server.shutdown request.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/signalfd.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
