@@ -80,3 +80,36 @@ TEST_CASE("headers: short frames and nonzero flags are rejected") {
   f[3] = 1;
   CHECK_FALSE(read_header(f));
 }
+
+TEST_CASE("frames built in place equal frames built by copying, with and without MACs") {
+  Hmac key(std::string(32, 'k'));
+  Header h{kProtocolVersion, FrameType::reply, Direction::to_client, 0x0102030405060708ull, 99};
+  // [1, 0, nil] and then bytes enough to pass the zero-copy size.
+  std::string payload = std::string("\x93\x01\x00\xc0", 4) + std::string(70000, 'p');
+  for (bool macs : {true, false}) {
+    CAPTURE(macs);
+    std::string expected = session_frame(key, macs, h, payload);
+
+    FrameBuilder builder;
+    CHECK(builder.empty());
+    builder.buffer().write(payload.data(), payload.size());
+    CHECK_FALSE(builder.empty());
+    builder.seal(key, macs, h);
+    CHECK(std::string(builder.buffer().data(), builder.buffer().size()) == expected);
+
+    std::string in_place(kHeaderSize, '\0');
+    in_place += payload;
+    seal_in_place(in_place, key, macs, h);
+    CHECK(in_place == expected);
+    if (macs) {
+      CHECK(verify_frame(key, in_place));
+      CHECK(sealed_payload(in_place) == payload);
+    } else {
+      CHECK(unsealed_payload(in_place) == payload);
+    }
+    auto parsed = read_header(in_place);
+    REQUIRE(parsed);
+    CHECK(parsed->session == h.session);
+    CHECK(parsed->seq == h.seq);
+  }
+}
