@@ -66,6 +66,15 @@ TEST_CASE("cell: Python's cross-type equality and str/bin separation hold in pla
   CHECK_FALSE(Cell(Value("1")).equals(Value(1)));
 }
 
+TEST_CASE("cell: take moves the value out and leaves the cell nil") {
+  for (const auto& v : samples()) {
+    CAPTURE(v.repr());
+    Cell c(v);
+    CHECK(c.take() == v);
+    CHECK(c.get().is_nil());
+  }
+}
+
 TEST_CASE("cell: moves leave the source empty and the value intact") {
   Cell a(Value(std::string(64, 'q')));
   Cell b(std::move(a));

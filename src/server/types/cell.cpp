@@ -96,6 +96,12 @@ Value Cell::get() const {
   return Value();
 }
 
+Value Cell::take() {
+  Value v = tag() == Tag::value ? std::move(*pointer<Value>()) : get();
+  release();
+  return v;
+}
+
 bool Cell::equals(const Value& v) const {
   switch (tag()) {
     case Tag::small_str:

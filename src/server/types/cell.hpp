@@ -38,6 +38,9 @@ class Cell {
 
   /// The stored value, as a Value of its own.
   Value get() const;
+  /// The stored value, moved out where it is a heap Value (no copy of a large value); the cell is
+  /// nil afterwards.
+  Value take();
   /// Python equality with `v`, as Value's operator== (1 == 1.0 == true; str never equals bin).
   bool equals(const Value& v) const;
   /// Equal to get().hash().
@@ -46,7 +49,7 @@ class Cell {
   /// Calls fn(const Value&) with the stored value: the heap Value itself when there is one (no
   /// copy of an array or map), else a materialised one.
   template <class F>
-  decltype(auto) visit(F&& fn) const {
+  auto visit(F&& fn) const {
     if (tag() == Tag::value) return fn(*pointer<const Value>());
     Value v = get();
     return fn(static_cast<const Value&>(v));

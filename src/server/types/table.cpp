@@ -1,6 +1,7 @@
 // The ordered table and the atomic operations shared by dict and Namespace.
 #include "server/types/table.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -48,6 +49,8 @@ std::size_t Table::probe(const Value& key, bool& found) const {
 }
 
 void Table::rebuild(std::size_t slots) {
+  // The new index is allocated before anything changes: if that throws, the table is as it was.
+  decltype(slots_) index(slots, kEmpty);
   std::size_t out = 0;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     if (dead_[i]) continue;
@@ -55,16 +58,25 @@ void Table::rebuild(std::size_t slots) {
     ++out;
   }
   entries_.resize(out);
-  dead_.assign(out, false);
-  slots_.assign(slots, kEmpty);
+  dead_.assign(out, false);  // no larger than before: no allocation
   std::size_t mask = slots - 1;
   for (std::size_t e = 0; e < out; ++e) {
     std::size_t i = mix(entries_[e].key.hash()) & mask;
-    while (slots_[i] != kEmpty)
+    while (index[i] != kEmpty)
       i = (i + 1) & mask;
-    slots_[i] = static_cast<std::uint32_t>(e + 2);
+    index[i] = static_cast<std::uint32_t>(e + 2);
   }
+  slots_.swap(index);
   used_slots_ = out;
+}
+
+std::size_t Table::slot_of_entry(std::size_t e) const {
+  // By entry number, not by key: a key need not equal itself (NaN, or an array holding one).
+  std::size_t mask = slots_.size() - 1;
+  std::size_t i = mix(entries_[e].key.hash()) & mask;
+  while (slots_[i] != e + 2)
+    i = (i + 1) & mask;
+  return i;
 }
 
 std::optional<Value> Table::get(const Value& key) const {
@@ -73,6 +85,17 @@ std::optional<Value> Table::get(const Value& key) const {
   std::size_t i = probe(key, found);
   if (!found) return std::nullopt;
   return entries_[slots_[i] - 2].value.get();
+}
+
+bool Table::compare_and_set(const Value& key, const Value& expected, Value desired) {
+  if (live_ == 0) return false;
+  bool found;
+  std::size_t i = probe(key, found);
+  if (!found) return false;
+  Cell& cur = entries_[slots_[i] - 2].value;
+  if (!cur.equals(expected)) return false;
+  cur = Cell(std::move(desired));
+  return true;
 }
 
 bool Table::contains(const Value& key) const {
@@ -94,10 +117,15 @@ bool Table::set(const Value& key, Value value) {
     rebuild(slots_for(live_ + 1));
     i = probe(key, found);
   }
-  if (slots_[i] == kEmpty) ++used_slots_;
-  slots_[i] = static_cast<std::uint32_t>(entries_.size() + 2);
-  entries_.push_back(Entry{Cell(key), Cell(std::move(value))});
+  // Everything that can throw comes before the index points at the new entry.
+  Entry entry{Cell(key), Cell(std::move(value))};
+  if (entries_.size() == entries_.capacity())
+    entries_.reserve(std::max<std::size_t>(8, 2 * entries_.size()));
+  if (dead_.size() == dead_.capacity()) dead_.reserve(std::max<std::size_t>(64, 2 * dead_.size()));
+  entries_.push_back(std::move(entry));
   dead_.push_back(false);
+  if (slots_[i] == kEmpty) ++used_slots_;
+  slots_[i] = static_cast<std::uint32_t>(entries_.size() - 1 + 2);
   ++live_;
   return true;
 }
@@ -108,11 +136,11 @@ std::optional<Value> Table::erase(const Value& key) {
   std::size_t i = probe(key, found);
   if (!found) return std::nullopt;
   std::size_t e = slots_[i] - 2;
+  Value v = entries_[e].value.take();
   slots_[i] = kTombstone;
   dead_[e] = true;
   --live_;
-  Value v = entries_[e].value.get();
-  entries_[e] = Entry{};  // frees the key's and the value's memory now
+  entries_[e] = Entry{};  // frees the key's memory now
   if (entries_.size() > 32 && entries_.size() > 2 * live_) rebuild(slots_for(live_));
   return v;
 }
@@ -123,9 +151,10 @@ std::optional<std::pair<Value, Value>> Table::pop_last() {
     dead_.pop_back();
   }
   if (entries_.empty()) return std::nullopt;
-  bool found;
-  auto out = std::make_pair(entries_.back().key.get(), entries_.back().value.get());
-  std::size_t i = probe(out.first, found);
+  std::size_t i = slot_of_entry(entries_.size() - 1);
+  // The key is copied first (it may throw, changing nothing), then the value moved out.
+  Value key = entries_.back().key.get();
+  auto out = std::make_pair(std::move(key), entries_.back().value.take());
   slots_[i] = kTombstone;
   entries_.pop_back();
   dead_.pop_back();
@@ -193,10 +222,7 @@ OpResult<Value> increment(Table& t, const Value& key, const Value& delta) {
 
 OpResult<Value> compare_and_set(Table& t, const Value& key, const Value& expected, Value desired) {
   if (auto e = check_hashable(key)) return *e;
-  auto cur = t.get(key);
-  if (!cur || !(*cur == expected)) return Value(false);
-  t.set(key, std::move(desired));
-  return Value(true);
+  return Value(t.compare_and_set(key, expected, std::move(desired)));
 }
 
 OpResult<Value> set_if_absent(Table& t, const Value& key, Value value) {

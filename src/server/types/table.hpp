@@ -25,6 +25,8 @@ class Table {
   /// The value at `key`, or nullopt if absent.
   std::optional<Value> get(const Value& key) const;
   bool contains(const Value& key) const;
+  /// Sets key to `desired` if it is present and its value equals `expected` (Python ==).
+  bool compare_and_set(const Value& key, const Value& expected, Value desired);
   /// Inserts or overwrites; true when the key was new.
   bool set(const Value& key, Value value);
   /// Removes the key and returns its value, or nullopt if absent.
@@ -53,6 +55,8 @@ class Table {
 
   /// The slot holding `key` (found), else the slot a new key would take.
   std::size_t probe(const Value& key, bool& found) const;
+  /// The slot that indexes entry `e` (which must be live).
+  std::size_t slot_of_entry(std::size_t e) const;
   /// Drops the holes from the entries and re-indexes them into `slots` slots (a power of two).
   void rebuild(std::size_t slots);
   /// Slots for n live entries with room to grow: load factor at most 1/2 right after (it grows
