@@ -374,8 +374,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
     }
   }
   for (;;) {
-    // On the heap from the start: a reply's objects point into the message (small ones are held
-    // inside the message object itself), which then lives as long as they do.
+    // On the heap: a large reply frame's message is handed to the zone of its replies (on_reply).
     auto msg = std::make_unique<zmq::message_t>();
     if (!dealer_.recv(*msg, zmq::recv_flags::dontwait)) break;
     if (msg->more()) continue;  // we never expect multipart; skip extra parts
@@ -472,13 +471,18 @@ void Connection::on_reply(std::string_view frame, std::unique_ptr<zmq::message_t
   if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
     return;  // forged or replayed
   in_seq_ = h->seq;
-  // The frame's replies share one zone, which also owns the message: their strings and bins are
-  // referenced in it rather than copied (a 1 MiB value is copied once less).
+  // The frame's replies share one zone. A large frame's zone also owns the message, and their
+  // strings and bins are referenced in it rather than copied (a 1 MiB value is copied once less).
+  // A small frame is copied into the zone: its message shares ZeroMQ's 8 KiB receive buffer, which
+  // it would keep alive for as long as any of its replies is unread.
   std::string_view payload = protocol::session_payload(frame, frame_macs_);
   auto zone = std::make_shared<msgpack::zone>(protocol::zone_chunk_for(payload.size()));
-  zone->push_finalizer([](void* m) { delete static_cast<zmq::message_t*>(m); }, msg.get());
-  (void)msg.release();
-  protocol::PayloadReader reader(payload, true);
+  bool reference = payload.size() >= protocol::kZeroCopyMin;
+  if (reference) {
+    zone->push_finalizer([](void* m) { delete static_cast<zmq::message_t*>(m); }, msg.get());
+    (void)msg.release();
+  }
+  protocol::PayloadReader reader(payload, reference);
   try {
     while (auto o = reader.next(*zone)) {
       const msgpack::object& r = *o;

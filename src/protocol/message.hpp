@@ -48,7 +48,7 @@ class PayloadReader {
  public:
   /// `reference`: str and bin objects point into `payload` instead of being copied into the
   /// zone; only for a reader whose objects are used while the payload lives (the daemon's
-  /// dispatch, which copies what it keeps; the client, whose zone owns the message).
+  /// dispatch, which copies what it keeps; the client for a large frame, whose zone owns it).
   explicit PayloadReader(std::string_view payload, bool reference = false)
       : data_(payload), reference_(reference) {}
   /// Next object, or nullopt at the end. Throws msgpack::unpack_error (or a subclass) if malformed.
