@@ -61,11 +61,8 @@ inline std::string_view sealed_payload(std::string_view frame) {
 inline std::string_view unsealed_payload(std::string_view frame) {
   return frame.substr(kHeaderSize);
 }
-/// A request or reply frame of a session: sealed, or header || payload for a session that agreed
-/// to go without frame MACs (an ipc session; docs/PROTOCOL.md, "Security").
-inline std::string session_frame(Hmac& key, bool macs, const Header& h, std::string_view payload) {
-  return macs ? seal_frame(key, h, payload) : make_frame(h, payload);
-}
+/// The payload of a request or reply frame of a session: sealed, or header || payload for a
+/// session that agreed to go without frame MACs (an ipc session; docs/PROTOCOL.md, "Security").
 inline std::string_view session_payload(std::string_view frame, bool macs) {
   return macs ? sealed_payload(frame) : unsealed_payload(frame);
 }
