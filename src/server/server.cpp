@@ -311,12 +311,7 @@ void Server::on_request(Session& session, std::string_view payload) {
     protocol::pack_error_reply(out, 0, err::protocol,
                                std::string("malformed msgpack in request payload: ") + e.what());
   }
-  if (!frame.empty()) {
-    Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
-             session.id, ++session.out_seq};
-    frame.seal(session.key, session.frame_macs, h);
-    send_frame(session.routing_id, std::move(out));
-  }
+  if (!frame.empty()) send_reply_frame(session, frame);
   for (auto id : closing_)
     end_session(id, "closed by client");
   closing_.clear();
@@ -453,10 +448,14 @@ void Server::send_reply(std::uint64_t session_id, std::uint64_t request_id, Repl
   if (session == nullptr) return;
   protocol::FrameBuilder frame;
   pack_reply(frame.buffer(), request_id, r, cmd, target);
-  Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client,
-           session->id, ++session->out_seq};
-  frame.seal(session->key, session->frame_macs, h);
-  send_frame(session->routing_id, std::move(frame.buffer()));
+  send_reply_frame(*session, frame);
+}
+
+void Server::send_reply_frame(Session& session, protocol::FrameBuilder& frame) {
+  Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client, session.id,
+           ++session.out_seq};
+  frame.seal(session.key, session.frame_macs, h);
+  send_frame(session.routing_id, std::move(frame.buffer()));
 }
 
 Reply Server::rerun(Waiter& w, Object& obj, bool timed_out) {

@@ -85,6 +85,8 @@ class Server {
   /// Packs the reply to one request (value or error, with the op and object named in errors).
   void pack_reply(msgpack::sbuffer& out, std::uint64_t id, Reply& r, const Command& cmd,
                   std::string_view target);
+  /// Seals a frame of replies with the session's next sequence number and sends it.
+  void send_reply_frame(Session& session, protocol::FrameBuilder& frame);
   /// Sends a one-reply frame to a session (for calls answered after they were parked).
   void send_reply(std::uint64_t session, std::uint64_t request_id, Reply& r, const Command& cmd,
                   std::string_view target);

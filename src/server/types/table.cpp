@@ -79,30 +79,27 @@ std::size_t Table::slot_of_entry(std::size_t e) const {
   return i;
 }
 
-std::optional<Value> Table::get(const Value& key) const {
-  if (live_ == 0) return std::nullopt;
+const Cell* Table::find_value(const Value& key) const {
+  if (live_ == 0) return nullptr;
   bool found;
   std::size_t i = probe(key, found);
-  if (!found) return std::nullopt;
-  return entries_[slots_[i] - 2].value.get();
+  return found ? &entries_[slots_[i] - 2].value : nullptr;
+}
+
+std::optional<Value> Table::get(const Value& key) const {
+  if (const Cell* v = find_value(key)) return v->get();
+  return std::nullopt;
 }
 
 bool Table::compare_and_set(const Value& key, const Value& expected, Value desired) {
-  if (live_ == 0) return false;
-  bool found;
-  std::size_t i = probe(key, found);
-  if (!found) return false;
-  Cell& cur = entries_[slots_[i] - 2].value;
-  if (!cur.equals(expected)) return false;
-  cur = Cell(std::move(desired));
+  auto* cur = const_cast<Cell*>(find_value(key));
+  if (cur == nullptr || !cur->equals(expected)) return false;
+  *cur = Cell(std::move(desired));
   return true;
 }
 
 bool Table::contains(const Value& key) const {
-  if (live_ == 0) return false;
-  bool found;
-  probe(key, found);
-  return found;
+  return find_value(key) != nullptr;
 }
 
 bool Table::set(const Value& key, Value value) {
@@ -125,7 +122,7 @@ bool Table::set(const Value& key, Value value) {
   entries_.push_back(std::move(entry));
   dead_.push_back(false);
   if (slots_[i] == kEmpty) ++used_slots_;
-  slots_[i] = static_cast<std::uint32_t>(entries_.size() - 1 + 2);
+  slots_[i] = static_cast<std::uint32_t>(entries_.size() - 1 + 2);  // entry e is slot value e + 2
   ++live_;
   return true;
 }

@@ -53,6 +53,8 @@ class Table {
   static constexpr std::uint32_t kEmpty = 0;
   static constexpr std::uint32_t kTombstone = 1;
 
+  /// The value stored at `key`, or null.
+  const Cell* find_value(const Value& key) const;
   /// The slot holding `key` (found), else the slot a new key would take.
   std::size_t probe(const Value& key, bool& found) const;
   /// The slot that indexes entry `e` (which must be live).
