@@ -374,11 +374,10 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
     }
   }
   for (;;) {
-    // On the heap: a large reply frame's message is handed to the zone of its replies (on_reply).
-    auto msg = std::make_unique<zmq::message_t>();
-    if (!dealer_.recv(*msg, zmq::recv_flags::dontwait)) break;
-    if (msg->more()) continue;  // we never expect multipart; skip extra parts
-    on_frame(std::move(msg));
+    zmq::message_t msg;
+    if (!dealer_.recv(msg, zmq::recv_flags::dontwait)) break;
+    if (msg.more()) continue;  // we never expect multipart; skip extra parts
+    on_frame(msg);
   }
   now = Clock::now();
   if (linked()) {
@@ -444,8 +443,8 @@ void Connection::flush_outbox() {
   if (!frame.empty()) send_sealed(std::move(frame));
 }
 
-void Connection::on_frame(std::unique_ptr<zmq::message_t> msg) {
-  std::string_view frame(msg->data<char>(), msg->size());
+void Connection::on_frame(zmq::message_t& msg) {
+  std::string_view frame(msg.data<char>(), msg.size());
   auto h = protocol::read_header(frame);
   if (!h || h->version != protocol::kProtocolVersion ||
       h->direction != protocol::Direction::to_client)
@@ -459,13 +458,13 @@ void Connection::on_frame(std::unique_ptr<zmq::message_t> msg) {
     case FrameType::refused:
       return on_refused(*h, frame);
     case FrameType::reply:
-      return on_reply(frame, std::move(msg));
+      return on_reply(frame, msg);
     default:
       return;
   }
 }
 
-void Connection::on_reply(std::string_view frame, std::unique_ptr<zmq::message_t> msg) {
+void Connection::on_reply(std::string_view frame, zmq::message_t& msg) {
   auto h = protocol::read_header(frame);
   if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
   if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
@@ -479,8 +478,12 @@ void Connection::on_reply(std::string_view frame, std::unique_ptr<zmq::message_t
   auto zone = std::make_shared<msgpack::zone>(protocol::zone_chunk_for(payload.size()));
   bool reference = payload.size() >= protocol::kZeroCopyMin;
   if (reference) {
-    zone->push_finalizer([](void* m) { delete static_cast<zmq::message_t*>(m); }, msg.get());
-    (void)msg.release();
+    // Moved to the heap, where the zone frees it. A message this large keeps its data in a block
+    // of its own (only messages of up to 33 bytes live inside the message object), so `frame`
+    // stays valid across the move.
+    auto owned = std::make_unique<zmq::message_t>(std::move(msg));
+    zone->push_finalizer([](void* m) { delete static_cast<zmq::message_t*>(m); }, owned.get());
+    (void)owned.release();
   }
   protocol::PayloadReader reader(payload, reference);
   try {

@@ -103,11 +103,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void pump_once(std::optional<Clock::time_point> limit);
   bool linked() const { return session_mac_.has_value() && !awaiting_welcome_; }
   void start_handshake();
-  void on_frame(std::unique_ptr<zmq::message_t> msg);
+  void on_frame(zmq::message_t& msg);
   void on_refused(const protocol::Header& h, std::string_view frame);
   void on_challenge(const protocol::Header& h, std::string_view frame);
   void on_welcome(const protocol::Header& h, std::string_view frame);
-  void on_reply(std::string_view frame, std::unique_ptr<zmq::message_t> msg);
+  void on_reply(std::string_view frame, zmq::message_t& msg);
   void flush_outbox();
   bool send_raw(std::string frame);
   /// Seals and sends `frame`: header room || payload (see flush_outbox).
