@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "protocol/curve.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/message.hpp"
 #include "protocol/zmq_frame.hpp"
@@ -52,9 +53,19 @@ Connection::Connection(std::string endpoint, std::string authkey,
       context_(1),
       dealer_(context_, zmq::socket_type::dealer),
       authkey_mac_(authkey_),
-      want_frame_macs_(frame_macs) {
+      want_frame_macs_(frame_macs),
+      tcp_(protocol::is_tcp_endpoint(endpoint_)) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw ConnectionError(std::string("eventfd: ") + std::strerror(errno));
+  if (tcp_) {
+    // tcp is encrypted with CURVE, both keypairs derived from the shared key (protocol/curve.hpp).
+    auto keys = protocol::derive_curve_keys(authkey_);
+    dealer_.set(zmq::sockopt::curve_serverkey, keys.server_public);
+    dealer_.set(zmq::sockopt::curve_publickey, keys.client_public);
+    dealer_.set(zmq::sockopt::curve_secretkey, keys.client_secret);
+  }
+  // Watched until the handshake settles, so that a failure says why (see HandshakeWatch).
+  HandshakeWatch watch(context_, dealer_);
   // immediate: queue nothing for a peer that is not connected, so no stale handshake frame is
   // delivered to a daemon that comes up later.
   dealer_.set(zmq::sockopt::immediate, 1);
@@ -74,13 +85,16 @@ Connection::Connection(std::string endpoint, std::string authkey,
   start_handshake();  // this thread is the pump until the background thread exists
   background_ = std::thread([this] { background(); });
   std::unique_lock lock(mu_);
-  bool settled =
-      state_cv_.wait_for(lock, connect_timeout, [this] { return state_ != State::connecting; });
+  auto give_up = Clock::now() + connect_timeout;
+  while (state_ == State::connecting && Clock::now() < give_up && !watch.refused()) {
+    state_cv_.wait_until(lock, std::min(give_up, Clock::now() + std::chrono::milliseconds(50)));
+    watch.read();
+  }
   if (state_ == State::established) return;
+  bool settled = state_ != State::connecting;
   std::string kind = settled ? fatal_kind_ : std::string("ConnectionError");
-  std::string message = settled ? fatal_message_
-                                : "no answer from syncmgrd at " + endpoint_ + " within " +
-                                      std::to_string(connect_timeout.count()) + " ms";
+  std::string message = settled ? fatal_message_ : watch.explain(endpoint_, connect_timeout);
+  if (!settled && watch.refused()) kind = "AuthenticationError";
   stop_ = true;
   background_cv_.notify_one();
   lock.unlock();
@@ -294,13 +308,30 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
 }
 
 bool Connection::send_raw(std::string frame) {
-  zmq::message_t msg = protocol::frame_message(std::move(frame));
   // dontwait: with `immediate`, a send while disconnected fails instead of queueing; the handshake
   // timer retries, and unanswered calls are resent on the next session. A failed send counts as
   // sent for the heartbeat timer, which would otherwise spin.
-  bool sent = dealer_.send(msg, zmq::send_flags::dontwait).has_value();
   last_sent_ = Clock::now();
-  return sent;
+  if (!tcp_ || frame.size() <= protocol::kWirePartSize) {
+    zmq::message_t msg = protocol::frame_message(std::move(frame));
+    return dealer_.send(msg, zmq::send_flags::dontwait).has_value();
+  }
+  // In parts, which share the frame rather than copy it: ZeroMQ frees it with the last part.
+  auto shared = std::make_shared<std::string>(std::move(frame));
+  for (std::size_t off = 0; off < shared->size(); off += protocol::kWirePartSize) {
+    std::size_t len = std::min(protocol::kWirePartSize, shared->size() - off);
+    auto hold = std::make_unique<std::shared_ptr<std::string>>(shared);
+    zmq::message_t part(
+        shared->data() + off, len,
+        [](void*, void* h) { delete static_cast<std::shared_ptr<std::string>*>(h); }, hold.get());
+    (void)hold.release();
+    bool last = off + len == shared->size();
+    auto flags =
+        last ? zmq::send_flags::dontwait : zmq::send_flags::dontwait | zmq::send_flags::sndmore;
+    // ZeroMQ takes a message's parts all or none: only the first can fail (not connected).
+    if (!dealer_.send(part, flags)) return false;
+  }
+  return true;
 }
 
 void Connection::send_sealed(std::string frame) {

@@ -52,6 +52,32 @@ struct PendingCall {
   std::string error_message;
 };
 
+/// Reads the socket's ZeroMQ events while a Connection's constructor waits for its first
+/// handshake, so that a failure says why: nothing listening, or a peer that refused the encrypted
+/// (CURVE) handshake because its key differs, which on tcp happens before any frame of ours.
+class HandshakeWatch {
+ public:
+  HandshakeWatch(zmq::context_t& ctx, zmq::socket_t& socket);
+  /// Stops the watch. libzmq sends monitor events blocking, from its I/O thread: a monitor left
+  /// running without a reader would stall the connection at its next event.
+  ~HandshakeWatch();
+  HandshakeWatch(const HandshakeWatch&) = delete;
+  HandshakeWatch& operator=(const HandshakeWatch&) = delete;
+  /// Takes the events that arrived (never blocks).
+  void read();
+  /// ZeroMQ handshakes failed twice: the daemon will not take this key.
+  bool refused() const { return failed_ >= 2; }
+  std::string explain(const std::string& endpoint, std::chrono::milliseconds waited) const;
+
+ private:
+  zmq::socket_t& socket_;
+  zmq::socket_t monitor_;
+  bool watching_ = false;
+  int connected_ = 0;
+  int failed_ = 0;
+  bool in_handshake_ = false;
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   /// Connects and completes the handshake; throws AuthenticationError, ProtocolError or
@@ -109,6 +135,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_welcome(const protocol::Header& h, std::string_view frame);
   void on_reply(std::string_view frame, zmq::message_t& msg);
   void flush_outbox();
+  /// Sends one frame (on tcp in parts of at most kWirePartSize: protocol/curve.hpp).
   bool send_raw(std::string frame);
   /// Seals and sends `frame`: header room || payload (see flush_outbox).
   void send_sealed(std::string frame);
@@ -154,6 +181,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string server_nonce_;
   bool awaiting_welcome_ = false;
   const bool want_frame_macs_;
+  const bool tcp_;          // CURVE-encrypted, frames sent in parts
   bool frame_macs_ = true;  // as the welcome settled it
   Clock::time_point handshake_deadline_;
   std::chrono::milliseconds session_timeout_{10000};

@@ -1,6 +1,7 @@
 // The client side of the handshake (docs/PROTOCOL.md, "Handshake"): hello, the daemon's proof
 // checked before we prove anything ourselves, the session key, the welcome's parameters, and the
 // refusals that end or restart a session. Runs on the pump, like the rest of the connection.
+#include <cstring>
 #include <map>
 
 #include "client/connection.hpp"
@@ -25,6 +26,62 @@ std::string_view tag_view(const protocol::Tag& t) {
 }
 
 }  // namespace
+
+HandshakeWatch::HandshakeWatch(zmq::context_t& ctx, zmq::socket_t& socket)
+    : socket_(socket), monitor_(ctx, zmq::socket_type::pair) {
+  const char* endpoint = "inproc://syncmgr.connection.monitor";
+  int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  if (zmq_socket_monitor(socket.handle(), endpoint, events) != 0) return;  // then explain less
+  watching_ = true;
+  monitor_.set(zmq::sockopt::linger, 0);
+  monitor_.connect(endpoint);
+}
+
+HandshakeWatch::~HandshakeWatch() {
+  // libzmq guards a socket's monitor with a mutex of its own, so this may run while another thread
+  // drives the socket.
+  if (watching_) zmq_socket_monitor(socket_.handle(), nullptr, 0);
+}
+
+void HandshakeWatch::read() {
+  for (;;) {
+    zmq::message_t ev, addr;
+    try {
+      if (!monitor_.recv(ev, zmq::recv_flags::dontwait)) return;
+      if (ev.more()) (void)monitor_.recv(addr, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (ev.size() < 2) continue;
+    std::uint16_t event;
+    std::memcpy(&event, ev.data(), 2);
+    if (event == ZMQ_EVENT_CONNECTED) {
+      ++connected_;
+      in_handshake_ = true;
+    } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      in_handshake_ = false;
+    } else if (in_handshake_) {
+      // Closed, or failed, before ZeroMQ's handshake completed.
+      ++failed_;
+      in_handshake_ = false;
+    }
+  }
+}
+
+std::string HandshakeWatch::explain(const std::string& endpoint,
+                                    std::chrono::milliseconds waited) const {
+  if (refused())
+    return "syncmgrd at " + endpoint +
+           " refused the encrypted handshake: its key is not this client's key (or the peer is "
+           "not a syncmgrd of this version)";
+  std::string within = " within " + std::to_string(waited.count()) + " ms";
+  if (connected_ == 0)
+    return "could not connect to syncmgrd at " + endpoint + within +
+           " (is the daemon running, and is this its endpoint?)";
+  return "no answer from syncmgrd at " + endpoint + within;
+}
 
 void Connection::start_handshake() {
   session_mac_.reset();

@@ -79,7 +79,7 @@ std::string demangle(const std::type_info& t) {
 }
 
 bool wants_frame_macs(const Options& o) {
-  return o.ipc_frame_macs || o.endpoint.rfind("ipc://", 0) != 0;
+  return o.frame_macs;
 }
 
 }  // namespace

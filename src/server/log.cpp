@@ -44,4 +44,22 @@ void log(LogLevel level, const char* fmt, ...) {
                kNames[static_cast<int>(level)], msg);
 }
 
+bool LogLimiter::allow() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - window_ > std::chrono::minutes(1)) {
+    if (suppressed_ > 0)
+      SYNCMGR_LOG(warn, "(%llu similar lines suppressed in the last minute)",
+                  static_cast<unsigned long long>(suppressed_));
+    window_ = now;
+    logged_ = 0;
+    suppressed_ = 0;
+  }
+  if (logged_ < per_minute_) {
+    ++logged_;
+    return true;
+  }
+  ++suppressed_;
+  return false;
+}
+
 }  // namespace syncmgr::server

@@ -7,10 +7,12 @@
 #include "server/server.hpp"
 
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <thread>
 
 #include "protocol/message.hpp"
@@ -47,6 +49,17 @@ std::string arity_message(const Command& c, std::size_t given) {
          std::to_string(given) + " given)";
 }
 
+// libzmq numbers the connections of peers that name no routing id from a counter it starts at
+// rand(). Unseeded, that is 0x6b8b4567 in every daemon, and a peer that claimed the next ids could
+// make libzmq abort when an ordinary peer connected (src/socket_base.cpp:2130, libzmq 4.3.4).
+// The gate keeps peers without the key from claiming anything; a random start is a second wall.
+int seed_routing_ids() {
+  unsigned seed = 0;
+  protocol::random_bytes(&seed, sizeof seed);
+  std::srand(seed);
+  return 1;
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options)
@@ -54,21 +67,41 @@ Server::Server(ServerOptions options)
       registry_((register_all_commands(commands_), commands_)),
       sessions_(options_.authkey, options_.session_timeout, options_.max_message_size,
                 !options_.require_frame_macs),
-      context_(1),
+      curve_(protocol::derive_curve_keys(options_.authkey)),
+      context_(seed_routing_ids()),
       router_(context_, zmq::socket_type::router) {
-  // Frames far beyond the limit are dropped by ZeroMQ before they are allocated; frames between the
-  // limit and this hard cap reach us and get a ProtocolError reply.
-  std::int64_t hard_cap = static_cast<std::int64_t>(options_.max_message_size) * 2 + 65536;
-  router_.set(zmq::sockopt::maxmsgsize, hard_cap);
+  gate_ = std::make_unique<Gate>(context_, router_, protocol::z85_decode_key(curve_.client_public));
   router_.set(zmq::sockopt::linger, 1000);
   router_.set(zmq::sockopt::sndhwm, 100000);
   router_.set(zmq::sockopt::rcvhwm, 100000);
+  // Every connection passes the gate (ZAP), which also names it (gate.hpp).
+  router_.set(zmq::sockopt::zap_domain, "syncmgr");
+  // A peer has this long to finish ZeroMQ's handshake (on tcp: prove the key through CURVE), or it
+  // is dropped: idle or stalled connections of peers without the key do not pile up.
+  router_.set(zmq::sockopt::handshake_ivl, 5000);
+  // Frames far beyond the limit are dropped by ZeroMQ before they are allocated; frames between the
+  // limit and this hard cap reach us and get a ProtocolError reply.
+  std::int64_t hard_cap = static_cast<std::int64_t>(options_.max_message_size) * 2 + 65536;
   for (const auto& ep : options_.binds) {
+    // Options are taken by each endpoint when it is bound, so tcp and ipc endpoints differ:
+    bool tcp = protocol::is_tcp_endpoint(ep);
+    router_.set(zmq::sockopt::curve_server, tcp);  // tcp: CURVE; ipc: NULL, checked by uid
+    if (tcp) router_.set(zmq::sockopt::curve_secretkey, curve_.server_secret);
+    // tcp frames come in parts of kWirePartSize (curve.hpp): no peer can make ZeroMQ buffer more
+    // before its handshake is done. ipc peers are the daemon's own user's processes.
+    router_.set(
+        zmq::sockopt::maxmsgsize,
+        tcp ? static_cast<std::int64_t>(protocol::kWirePartSize + protocol::kWirePartOverhead)
+            : hard_cap);
+    // An ipc socket file is created 0600: no other user can connect to it at all.
+    mode_t old_mask = ::umask(0177);
     try {
       router_.bind(ep);
     } catch (const zmq::error_t& e) {
+      ::umask(old_mask);
       throw std::runtime_error("cannot bind " + ep + ": " + e.what());
     }
+    ::umask(old_mask);
     endpoints_.push_back(router_.get(zmq::sockopt::last_endpoint));
   }
 }
@@ -120,7 +153,7 @@ void Server::run(int stop_fd) {
       }
       if (!routing.more()) continue;  // ROUTER always prepends the identity; be defensive
       (void)router_.recv(frame, zmq::recv_flags::none);
-      on_message(routing, frame);
+      on_parts(routing, frame);
     }
     now = Clock::now();
     expire_waiters(now);
@@ -193,55 +226,78 @@ void Server::end_session(std::uint64_t id, const char* why) {
   flush_wakes();
 }
 
-void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
+void Server::on_parts(zmq::message_t& routing, zmq::message_t& first) {
   std::string routing_id(routing.data<char>(), routing.size());
-  if (frame_msg.more()) {
-    // One frame per message: drain and refuse anything else.
-    zmq::message_t extra;
-    while (frame_msg.more()) {
-      (void)router_.recv(extra, zmq::recv_flags::none);
-      if (!extra.more()) break;
-    }
+  std::string_view conn = Gate::connection_of(first);
+  if (!first.more())
+    return on_message(routing_id, conn, first, std::string_view(first.data<char>(), first.size()));
+  // A frame in parts (tcp): joined, up to the largest frame accepted; the rest is drained unread.
+  std::size_t limit = options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize;
+  std::string joined(first.data<char>(), first.size());
+  bool over = false;
+  zmq::message_t part;
+  do {
+    (void)router_.recv(part, zmq::recv_flags::none);
+    over = over || joined.size() + part.size() > limit;
+    if (!over) joined.append(part.data<char>(), part.size());
+  } while (part.more());
+  if (over) {
     ++rejected_frames_;
-    send_frame(routing_id, refused_frame(0, err::protocol, "a message must be exactly one frame"));
-    return;
+    auto h = protocol::read_header(joined);
+    return refuse(
+        routing_id, conn, h ? h->session : 0, err::protocol,
+        "message exceeds the limit of " + std::to_string(options_.max_message_size) + " bytes");
   }
-  std::string_view frame(frame_msg.data<char>(), frame_msg.size());
+  on_message(routing_id, conn, first, joined);
+}
+
+void Server::refuse(const std::string& routing_id, std::string_view conn, std::uint64_t session,
+                    std::string_view kind, std::string_view message) {
+  // A connection that keeps sending what must be refused gets a bounded number of answers a
+  // minute; past that its frames are dropped unanswered (a peer that never reads them would
+  // otherwise make the daemon queue refusals without end).
+  constexpr std::uint32_t kRefusalsPerMinute = 100;
+  auto now = Clock::now();
+  if (now - refusals_window_ > std::chrono::minutes(1)) {
+    refusals_.clear();
+    refusals_window_ = now;
+  }
+  if (++refusals_[std::string(conn)] > kRefusalsPerMinute) return;
+  send_frame(routing_id, refused_frame(session, kind, message));
+}
+
+void Server::on_message(const std::string& routing_id, std::string_view conn, zmq::message_t& meta,
+                        std::string_view frame) {
   auto header = protocol::read_header(frame);
   if (!header) {
     ++rejected_frames_;
-    send_frame(routing_id, refused_frame(0, err::protocol, "malformed frame: bad or short header"));
-    return;
+    return refuse(routing_id, conn, 0, err::protocol, "malformed frame: bad or short header");
   }
   if (header->version != protocol::kProtocolVersion) {
     ++rejected_frames_;
-    send_frame(routing_id, refused_frame(0, err::protocol,
-                                         "protocol version " + std::to_string(header->version) +
-                                             " is not supported; this daemon speaks version " +
-                                             std::to_string(protocol::kProtocolVersion)));
-    return;
+    return refuse(routing_id, conn, 0, err::protocol,
+                  "protocol version " + std::to_string(header->version) +
+                      " is not supported; this daemon speaks version " +
+                      std::to_string(protocol::kProtocolVersion));
   }
   if (header->direction != protocol::Direction::to_daemon) {
     ++rejected_frames_;
-    send_frame(routing_id, refused_frame(0, err::protocol, "frame has the wrong direction"));
-    return;
+    return refuse(routing_id, conn, 0, err::protocol, "frame has the wrong direction");
   }
   if (frame.size() > options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize) {
     ++rejected_frames_;
-    send_frame(routing_id, refused_frame(header->session, err::protocol,
-                                         "message of " + std::to_string(frame.size()) +
-                                             " bytes exceeds the limit of " +
-                                             std::to_string(options_.max_message_size)));
-    return;
+    return refuse(routing_id, conn, header->session, err::protocol,
+                  "message of " + std::to_string(frame.size()) + " bytes exceeds the limit of " +
+                      std::to_string(options_.max_message_size));
   }
   switch (header->type) {
     case FrameType::hello: {
-      auto ans = sessions_.on_hello(*header, frame, routing_id, peer_address(frame_msg));
+      auto ans = sessions_.on_hello(*header, frame, conn);
       send_frame(routing_id, std::move(ans.frame));
       return;
     }
     case FrameType::auth: {
-      auto ans = sessions_.on_auth(*header, frame, routing_id, peer_address(frame_msg));
+      auto ans = sessions_.on_auth(*header, frame, routing_id, conn, peer_address(meta));
       send_frame(routing_id, std::move(ans.frame));
       return;
     }
@@ -249,50 +305,47 @@ void Server::on_message(zmq::message_t& routing, zmq::message_t& frame_msg) {
       break;
     default:
       ++rejected_frames_;
-      send_frame(routing_id,
-                 refused_frame(header->session, err::protocol, "unexpected frame type"));
-      return;
+      return refuse(routing_id, conn, header->session, err::protocol, "unexpected frame type");
   }
 
   Session* session = sessions_.find(header->session);
   if (session == nullptr) {
     ++rejected_frames_;
-    send_frame(routing_id, refused_frame(header->session, err::session,
-                                         "unknown or expired session; handshake again"));
-    return;
+    return refuse(routing_id, conn, header->session, err::session,
+                  "unknown or expired session; handshake again");
   }
-  if (!session->frame_macs) {
-    // No MACs: only the connection that completed the handshake speaks for the session.
-    if (routing_id != session->routing_id) {
-      ++rejected_frames_;
-      send_frame(routing_id, refused_frame(header->session, err::session,
-                                           "this session's frames come from its own ipc "
-                                           "connection only; handshake again"));
-      return;
-    }
-  } else if (!protocol::verify_frame(session->key, frame)) {
+  // A session speaks only through the connection that authenticated it. The gate's connection id
+  // cannot be chosen by a peer (a routing id can: a process reusing a dead client's routing id and
+  // session id would otherwise speak for it where frames carry no MACs).
+  if (conn != session->conn) {
     ++rejected_frames_;
-    sessions_.failures().record(peer_address(frame_msg), Clock::now(),
-                                "frame failed MAC verification");
-    send_frame(routing_id, refused_frame(header->session, err::auth,
-                                         "frame failed authentication (bad MAC); discarded"));
-    return;
+    return refuse(routing_id, conn, header->session, err::session,
+                  "this session belongs to another connection; handshake again");
+  }
+  if (session->frame_macs && !protocol::verify_frame(session->key, frame)) {
+    // Only the session's own connection gets here: a frame damaged on its way, or a bug; not a
+    // guess at the key, so it does not count toward any lockout.
+    ++rejected_frames_;
+    if (mac_log_.allow())
+      SYNCMGR_LOG(warn, "session %016llx: frame failed MAC verification; discarded",
+                  static_cast<unsigned long long>(session->id));
+    return refuse(routing_id, conn, header->session, err::auth,
+                  "frame failed authentication (bad MAC); discarded");
   }
   if (header->seq <= session->last_in_seq) {
     ++rejected_frames_;
-    SYNCMGR_LOG(
-        warn, "session %016llx: replayed or reordered frame (seq %llu, last %llu) discarded",
-        static_cast<unsigned long long>(session->id), static_cast<unsigned long long>(header->seq),
-        static_cast<unsigned long long>(session->last_in_seq));
-    send_frame(routing_id,
-               refused_frame(header->session, err::auth,
-                             "replayed or reordered frame (sequence number " +
-                                 std::to_string(header->seq) + " already used); discarded"));
-    return;
+    if (replay_log_.allow())
+      SYNCMGR_LOG(warn,
+                  "session %016llx: replayed or reordered frame (seq %llu, last %llu) discarded",
+                  static_cast<unsigned long long>(session->id),
+                  static_cast<unsigned long long>(header->seq),
+                  static_cast<unsigned long long>(session->last_in_seq));
+    return refuse(routing_id, conn, header->session, err::auth,
+                  "replayed or reordered frame (sequence number " + std::to_string(header->seq) +
+                      " already used); discarded");
   }
   session->last_in_seq = header->seq;
   session->last_seen = Clock::now();
-  session->routing_id = std::move(routing_id);  // a reconnected client keeps its session
   ++request_frames_;
   on_request(*session, protocol::session_payload(frame, session->frame_macs));
 }
@@ -566,6 +619,7 @@ ServerStats Server::stats() const {
                      ops_per_second_,
                      std::chrono::duration<double>(Clock::now() - started_).count(),
                      sessions_.failures().total(),
+                     gate_->refused(),
                      rejected_frames_,
                      request_frames_,
                      waiters_.size()};

@@ -8,12 +8,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
+#include "protocol/curve.hpp"
 #include "server/commands.hpp"
+#include "server/gate.hpp"
+#include "server/log.hpp"
 #include "server/registry.hpp"
 #include "server/sessions.hpp"
 #include "server/waiters.hpp"
@@ -36,6 +40,7 @@ struct ServerStats {
   double ops_per_second;  // over the last full second
   double uptime_seconds;
   std::uint64_t auth_failures;
+  std::uint64_t refused_connections;  // ZeroMQ handshakes the gate refused or that failed
   std::uint64_t rejected_frames;
   std::uint64_t request_frames;  // authenticated request frames (a frame may carry many requests)
   std::size_t parked_calls;
@@ -73,7 +78,17 @@ class Server {
   void cancel_all(Object& obj, const std::string& why);
 
  private:
-  void on_message(zmq::message_t& routing, zmq::message_t& frame);
+  /// Receives the rest of a message whose first part is `first` and handles it. On tcp a frame
+  /// comes in parts (protocol/curve.hpp): they are joined here.
+  void on_parts(zmq::message_t& routing, zmq::message_t& first);
+  /// One frame from the connection `conn` (the gate's id for it; see gate.hpp). `meta` is the
+  /// message it came in, for its properties (peer address).
+  void on_message(const std::string& routing_id, std::string_view conn, zmq::message_t& meta,
+                  std::string_view frame);
+  /// Sends an unsealed refusal, unless this connection has had too many already (a peer that
+  /// sends garbage and never reads must not make the daemon queue answers without end).
+  void refuse(const std::string& routing_id, std::string_view conn, std::uint64_t session,
+              std::string_view kind, std::string_view message);
   void on_request(Session& session, std::string_view payload);
   void dispatch(Session& session, const msgpack::object& request, msgpack::sbuffer& out);
   void send_frame(const std::string& routing_id, std::string frame);
@@ -104,8 +119,13 @@ class Server {
   CommandTable commands_;
   Registry registry_;
   SessionTable sessions_;
+  protocol::CurveKeys curve_;
   zmq::context_t context_;
   zmq::socket_t router_;
+  std::unique_ptr<Gate> gate_;  // declared after the socket it watches: stopped before it closes
+  LogLimiter mac_log_, replay_log_;
+  std::unordered_map<std::string, std::uint32_t> refusals_;  // per connection, cleared each minute
+  Clock::time_point refusals_window_ = Clock::now();
   std::vector<std::string> endpoints_;
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;

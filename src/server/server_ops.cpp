@@ -90,6 +90,7 @@ Reply stats(Ctx& c) {
                    {"ops_per_second", s.ops_per_second},
                    {"uptime_seconds", s.uptime_seconds},
                    {"auth_failures", s.auth_failures},
+                   {"refused_connections", s.refused_connections},
                    {"rejected_frames", s.rejected_frames},
                    {"request_frames", s.request_frames},
                    {"parked_calls", static_cast<std::uint64_t>(s.parked_calls)},

@@ -42,51 +42,59 @@ std::string refused_frame(std::uint64_t session, std::string_view kind, std::str
   return protocol::make_frame(h, std::string_view(buf.data(), buf.size()));
 }
 
-bool AuthFailures::locked_out(const std::string& peer, Clock::time_point now) {
-  auto it = peers_.find(peer);
+bool AuthFailures::locked_out(std::string_view conn, Clock::time_point now) {
+  auto it = peers_.find(std::string(conn));
   return it != peers_.end() && now < it->second.locked_until;
 }
 
-void AuthFailures::record(const std::string& peer, Clock::time_point now, const char* what) {
+void AuthFailures::record(std::string_view conn, const std::string& peer, Clock::time_point now,
+                          const char* what) {
   ++total_;
-  if (peers_.size() > 100000) peers_.clear();  // bound memory under an address-spraying attack
-  Entry& e = peers_[peer];
+  if (peers_.size() > 100000) peers_.clear();  // bound memory: connections come and go
+  Entry& e = peers_[std::string(conn)];
   if (now - e.window_start > kFailureWindow) e = Entry{now, 0, 0, e.locked_until};
   ++e.count;
-  if (e.logged < kLoggedFailuresPerWindow) {
+  if (e.logged < kLoggedFailuresPerWindow && log_.allow()) {
     ++e.logged;
-    SYNCMGR_LOG(warn, "authentication failure from %s: %s%s", peer.c_str(), what,
-                e.logged == kLoggedFailuresPerWindow
-                    ? " (further failures from this peer are not logged for a minute)"
-                    : "");
+    SYNCMGR_LOG(warn, "authentication failure from %s (connection %.*s): %s", peer.c_str(),
+                static_cast<int>(conn.size()), conn.data(), what);
   }
   if (e.count >= kFailuresBeforeLockout && now >= e.locked_until) {
     e.locked_until = now + kLockout;
-    SYNCMGR_LOG(warn, "peer %s locked out for %lld s after %d authentication failures",
-                peer.c_str(), static_cast<long long>(kLockout.count()), e.count);
+    if (log_.allow())
+      SYNCMGR_LOG(warn,
+                  "connection %.*s from %s refused for %lld s after %d authentication failures",
+                  static_cast<int>(conn.size()), conn.data(), peer.c_str(),
+                  static_cast<long long>(kLockout.count()), e.count);
   }
 }
 
 SessionTable::SessionTable(std::string authkey, std::chrono::milliseconds session_timeout,
-                           std::size_t max_message_size, bool allow_unsealed_ipc)
+                           std::size_t max_message_size, bool allow_unsealed)
     : authkey_(authkey),
       timeout_(session_timeout),
       max_message_size_(max_message_size),
-      allow_unsealed_ipc_(allow_unsealed_ipc) {}
+      allow_unsealed_(allow_unsealed) {}
+
+void SessionTable::drop_pending(std::uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  auto c = pending_of_conn_.find(it->second.conn);
+  if (c != pending_of_conn_.end() && c->second == id) pending_of_conn_.erase(c);
+  pending_.erase(it);
+}
 
 std::string SessionTable::refuse(std::uint64_t session, std::string_view kind,
                                  std::string_view message) {
   return refused_frame(session, kind, message);
 }
 
-HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame, const std::string&,
-                                       const std::string& peer) {
+HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame,
+                                       std::string_view conn) {
   auto now = Clock::now();
-  if (failures_.locked_out(peer, now))
-    return {
-        refuse(0, err::auth, "too many authentication failures from " + peer + "; retry later")};
-  if (pending_.size() >= kMaxPendingHandshakes)
-    return {refuse(0, err::protocol, "too many handshakes in progress; retry later")};
+  if (failures_.locked_out(conn, now))
+    return {refuse(0, err::auth,
+                   "too many authentication failures on this connection; the key is wrong")};
   std::string client_nonce;
   bool wants_unsealed = false;
   try {
@@ -109,8 +117,15 @@ HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame, co
   std::uint64_t id = 0;
   while (id == 0 || sessions_.count(id) != 0 || pending_.count(id) != 0)
     protocol::random_bytes(&id, sizeof id);
-  Pending p{client_nonce, std::string(protocol::kNonceSize, '\0'), now + kHandshakeDeadline,
-            wants_unsealed};
+  // One handshake per connection; the oldest gives way when the table is full.
+  if (auto c = pending_of_conn_.find(std::string(conn)); c != pending_of_conn_.end())
+    drop_pending(c->second);
+  while (pending_.size() >= kMaxPendingHandshakes && !pending_order_.empty()) {
+    drop_pending(pending_order_.front());
+    pending_order_.pop_front();
+  }
+  Pending p{std::string(conn), client_nonce, std::string(protocol::kNonceSize, '\0'),
+            now + kHandshakeDeadline, wants_unsealed};
   protocol::random_bytes(p.server_nonce.data(), p.server_nonce.size());
   protocol::Tag proof = protocol::server_proof(authkey_, {p.client_nonce, p.server_nonce, id});
 
@@ -121,21 +136,35 @@ HandshakeAnswer SessionTable::on_hello(const Header&, std::string_view frame, co
   pk.pack_bin_body(p.server_nonce.data(), protocol::kNonceSize);
   pk.pack_bin(protocol::kTagSize);
   pk.pack_bin_body(reinterpret_cast<const char*>(proof.data()), protocol::kTagSize);
+  pending_of_conn_[p.conn] = id;
   pending_.emplace(id, std::move(p));
+  pending_order_.push_back(id);
+  // Ids of handshakes that completed or were replaced linger in pending_order_ until they reach
+  // its front; trimmed here so it stays proportional to the table.
+  while (!pending_order_.empty() && pending_.count(pending_order_.front()) == 0)
+    pending_order_.pop_front();
+  if (pending_order_.size() > 2 * kMaxPendingHandshakes) {
+    std::deque<std::uint64_t> live;
+    for (auto pid : pending_order_)
+      if (pending_.count(pid) != 0) live.push_back(pid);
+    pending_order_.swap(live);
+  }
   Header h{protocol::kProtocolVersion, FrameType::challenge, protocol::Direction::to_client, id, 0};
   return {protocol::make_frame(h, std::string_view(buf.data(), buf.size()))};
 }
 
 HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
-                                      const std::string& routing_id, const std::string& peer) {
+                                      const std::string& routing_id, std::string_view conn,
+                                      const std::string& peer) {
   auto now = Clock::now();
   auto it = pending_.find(h.session);
-  if (it == pending_.end() || now > it->second.deadline) {
-    if (it != pending_.end()) pending_.erase(it);
+  if (it == pending_.end() || now > it->second.deadline || it->second.conn != conn) {
+    // Another connection's handshake is left alone: only its own connection may answer it.
+    if (it != pending_.end() && it->second.conn == conn) drop_pending(h.session);
     return {refuse(h.session, err::auth, "no handshake in progress for this session (expired?)")};
   }
   Pending p = std::move(it->second);
-  pending_.erase(it);  // one attempt per challenge: a wrong proof cannot be retried against it
+  drop_pending(h.session);  // one attempt per challenge: a wrong proof cannot be retried against it
   std::string proof;
   try {
     auto oh =
@@ -146,18 +175,19 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
         !read_fixed_bin(o.via.array.ptr[0], protocol::kTagSize, proof))
       throw msgpack::type_error();
   } catch (const std::exception&) {
-    failures_.record(peer, now, "malformed auth frame");
+    failures_.record(conn, peer, now, "malformed auth frame");
     return {refuse(h.session, err::protocol, "malformed auth: expected [proof(bin 32)]")};
   }
   protocol::HandshakeInputs in{p.client_nonce, p.server_nonce, h.session};
   protocol::Tag expected = protocol::client_proof(authkey_, in);
   if (!protocol::tags_equal(reinterpret_cast<const unsigned char*>(proof.data()), expected)) {
-    failures_.record(peer, now, "wrong key (client proof did not verify)");
+    failures_.record(conn, peer, now, "wrong key (client proof did not verify)");
     return {refuse(h.session, err::auth,
                    "authentication failed: the client's key does not match the daemon's")};
   }
   auto s = std::make_unique<Session>(Session{h.session,
                                              routing_id,
+                                             std::string(conn),
                                              protocol::Hmac(protocol::session_key(authkey_, in)),
                                              0,
                                              0,
@@ -166,9 +196,10 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
                                              true,
                                              {}});
   Session* session = s.get();
-  // Frames without MACs only where the far end of the connection is the process that just proved
-  // the key: a local (ipc) peer. tcp sessions always seal every frame.
-  session->frame_macs = !(p.wants_unsealed && allow_unsealed_ipc_ && protocol::is_local_peer(peer));
+  // Frames without MACs when the client asks: the session is bound to this connection (gate.hpp),
+  // whose far end just proved the key, and which no one else can inject into: an ipc socket of the
+  // daemon's own user, or a tcp connection whose every message CURVE encrypts and authenticates.
+  session->frame_macs = !(p.wants_unsealed && allow_unsealed_);
   sessions_.emplace(h.session, std::move(s));
 
   msgpack::sbuffer buf;
@@ -203,8 +234,11 @@ std::vector<std::uint64_t> SessionTable::expire(Clock::time_point now) {
   std::vector<std::uint64_t> idle;
   for (const auto& [id, session] : sessions_)
     if (now - session->last_seen > timeout_) idle.push_back(id);
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    it = now > it->second.deadline ? pending_.erase(it) : std::next(it);
+  while (!pending_order_.empty()) {
+    auto it = pending_.find(pending_order_.front());
+    if (it != pending_.end() && now <= it->second.deadline) break;  // the rest are younger
+    if (it != pending_.end()) drop_pending(it->first);
+    pending_order_.pop_front();
   }
   return idle;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "protocol/curve.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/mac.hpp"
 #include "protocol/message.hpp"
@@ -55,12 +56,22 @@ std::string pack_request(std::uint64_t id, const std::string& op, const char* ta
 // A client written against docs/PROTOCOL.md with nothing from the client library.
 class RawClient {
  public:
-  RawClient(zmq::context_t& ctx, const std::string& endpoint, const std::string& key)
+  /// Over tcp the socket runs CURVE with keys derived from `transport_key` (by default `key`),
+  /// as docs/PROTOCOL.md says.
+  RawClient(zmq::context_t& ctx, const std::string& endpoint, const std::string& key,
+            std::optional<std::string> transport_key = std::nullopt)
       : sock_(ctx, zmq::socket_type::dealer), authkey_(key) {
     sock_.set(zmq::sockopt::linger, 0);
     sock_.set(zmq::sockopt::rcvtimeo, 5000);
+    if (is_tcp_endpoint(endpoint)) {
+      CurveKeys k = derive_curve_keys(transport_key.value_or(key));
+      sock_.set(zmq::sockopt::curve_serverkey, k.server_public);
+      sock_.set(zmq::sockopt::curve_publickey, k.client_public);
+      sock_.set(zmq::sockopt::curve_secretkey, k.client_secret);
+    }
     sock_.connect(endpoint);
   }
+  zmq::socket_t& socket() { return sock_; }
 
   void send(const std::string& frame) { sock_.send(zmq::buffer(frame), zmq::send_flags::none); }
   std::optional<std::string> recv() {
@@ -96,7 +107,9 @@ class RawClient {
   }
 
   /// Runs the handshake; returns the welcome frame (or the refusal) received.
-  std::string handshake(bool corrupt_proof = false, bool frame_macs = true) {
+  /// `expect_proof` false: the peer holds a wrong key, so the daemon's proof will not verify.
+  std::string handshake(bool corrupt_proof = false, bool frame_macs = true,
+                        bool expect_proof = true) {
     send(hello_frame(kProtocolVersion, frame_macs));
     auto challenge = recv();
     REQUIRE(challenge);
@@ -108,7 +121,8 @@ class RawClient {
     session_ = h->session;
     HandshakeInputs in{nonce_, parts.first.data, session_};
     Tag expect = server_proof(authkey_, in);
-    CHECK(tags_equal(reinterpret_cast<const unsigned char*>(parts.second.data.data()), expect));
+    CHECK(tags_equal(reinterpret_cast<const unsigned char*>(parts.second.data.data()), expect) ==
+          expect_proof);
     Tag proof = client_proof(authkey_, in);
     if (corrupt_proof) proof[0] ^= 1;
     msgpack::sbuffer buf;
@@ -279,20 +293,23 @@ TEST_CASE("wire: garbage, truncated, oversize, multipart and wrong-version frame
   expect_refusal(c.hello_frame(2), "ProtocolError", "version 2");
   c.handshake();
   expect_refusal(c.sealed(std::string(5000, 'x'), 1), "ProtocolError", "exceeds the limit");
-  zmq::message_t a("one", 3), b("two", 3);
-  // Multipart: sent through a second raw socket so the handshake socket stays simple.
+  // A frame may come in several ZeroMQ parts (tcp sends large frames so): they are joined, so a
+  // ping split in two is answered, and two parts of garbage are one malformed frame.
   {
-    zmq::socket_t s(ctx, zmq::socket_type::dealer);
-    s.set(zmq::sockopt::rcvtimeo, 5000);
-    s.set(zmq::sockopt::linger, 0);
-    s.connect(d.tcp());
-    s.send(a, zmq::send_flags::sndmore);
-    s.send(b, zmq::send_flags::none);
-    zmq::message_t reply;
-    REQUIRE(s.recv(reply));
-    auto refused = RawClient::refusal(reply.to_string());
-    REQUIRE(refused);
-    CHECK(refused->second.find("one frame") != std::string::npos);
+    std::string frame = c.sealed(ping(7), 1);
+    zmq::message_t a(frame.data(), 10), b(frame.data() + 10, frame.size() - 10);
+    c.socket().send(a, zmq::send_flags::sndmore);
+    c.socket().send(b, zmq::send_flags::none);
+    auto r = c.recv();
+    REQUIRE(r);
+    REQUIRE_FALSE(RawClient::refusal(*r));
+    zmq::message_t g1("one", 3), g2("two", 3);
+    c.socket().send(g1, zmq::send_flags::sndmore);
+    c.socket().send(g2, zmq::send_flags::none);
+    r = c.recv();
+    REQUIRE(r);
+    REQUIRE(RawClient::refusal(*r));
+    CHECK(RawClient::refusal(*r)->second.find("header") != std::string::npos);
   }
   // Authenticated but malformed msgpack: answered under request id 0.
   auto replies = c.call(std::string("\xc1\xc1\xc1", 3), 2);
@@ -357,52 +374,67 @@ TEST_CASE("wire: an unauthenticated peer reaches no object") {
   Daemon d;
   Manager m(d.options());
   m.dict("secret").set("k", std::string("v"));
-  zmq::context_t ctx;
-  RawClient c(ctx, d.tcp(), std::string(32, 'w'));  // wrong key
-  // A request under an invented session id is refused before any object is touched.
-  Hmac guess(std::string(32, 'w'));
   std::string get = pack_request(1, "dict.get", "secret", [](auto& pk) {
     pk.pack_array(1);
     pk.pack(std::string("k"));
   });
-  c.send(seal_frame(
-      guess, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, 12345, 1}, get));
-  auto r = c.recv();
-  REQUIRE(r);
-  CHECK(RawClient::refusal(*r)->first == "SessionError");
+  Hmac guess(std::string(32, 'w'));
+  std::string forged = seal_frame(
+      guess, Header{kProtocolVersion, FrameType::request, Direction::to_daemon, 12345, 1}, get);
+  {
+    // Over tcp a peer without the key does not get through ZeroMQ's (CURVE) handshake: nothing it
+    // sends reaches the daemon, and nothing comes back.
+    zmq::context_t ctx;
+    RawClient c(ctx, d.tcp(), std::string(32, 'w'));
+    c.socket().set(zmq::sockopt::rcvtimeo, 1500);
+    c.send(forged);
+    CHECK_FALSE(c.recv());
+    testsupport::wait_stat(m, "refused_connections", 1);
+  }
+  {
+    // Over ipc (a process of the daemon's user) a request under an invented session id is refused
+    // before any object is touched.
+    zmq::context_t ctx;
+    RawClient c(ctx, d.ipc(), std::string(32, 'w'));
+    c.send(forged);
+    auto r = c.recv();
+    REQUIRE(r);
+    CHECK(RawClient::refusal(*r)->first == "SessionError");
+  }
   // A handshake with a wrong proof is refused, and the challenge cannot be retried.
   zmq::context_t ctx2;
-  RawClient w(ctx2, d.tcp(), read_file(d.key_file()));
-  auto refused = w.handshake(/*corrupt_proof=*/true);
+  RawClient w(ctx2, d.ipc(), std::string(32, 'w'));
+  auto refused = w.handshake(/*corrupt_proof=*/false, true, /*expect_proof=*/false);
   REQUIRE(RawClient::refusal(refused));
   CHECK(RawClient::refusal(refused)->first == "AuthenticationError");
   w.send(w.last_auth());
-  r = w.recv();
+  auto r = w.recv();
   REQUIRE(r);
   CHECK(RawClient::refusal(*r)->second.find("no handshake in progress") != std::string::npos);
   CHECK(m.dict("secret").get<std::string>("k") == "v");
   CHECK(d.log().find("authentication failure") != std::string::npos);
 }
 
-TEST_CASE("wire: repeated authentication failures lock the peer out for a while") {
+TEST_CASE("wire: repeated authentication failures shut out that connection, not its host") {
   Daemon d;
-  for (int i = 0; i < 5; ++i) {
-    zmq::context_t ctx;
-    RawClient w(ctx, d.tcp(), read_file(d.key_file()));
-    w.handshake(/*corrupt_proof=*/true);
-  }
   zmq::context_t ctx;
-  RawClient c(ctx, d.tcp(), read_file(d.key_file()));
-  c.send(c.hello_frame());
-  auto r = c.recv();
+  RawClient w(ctx, d.tcp(), read_file(d.key_file()));
+  for (int i = 0; i < 5; ++i)
+    w.handshake(/*corrupt_proof=*/true);
+  w.send(w.hello_frame());
+  auto r = w.recv();
   REQUIRE(r);
   auto refused = RawClient::refusal(*r);
   REQUIRE(refused);
   CHECK(refused->second.find("too many authentication failures") != std::string::npos);
-  CHECK(d.log().find("locked out") != std::string::npos);
-  // Local clients over ipc are a different peer and unaffected.
-  Manager m(d.options(d.ipc()));
-  m.ping();
+  CHECK(d.log().find("refused for") != std::string::npos);
+  // Other connections from the same host, raw or through the library, are not affected.
+  RawClient c(ctx, d.tcp(), read_file(d.key_file()));
+  CHECK(RawClient::refusal(c.handshake()) == std::nullopt);
+  for (int i = 0; i < 3; ++i) {
+    Manager m(d.options());
+    m.ping();
+  }
 }
 
 TEST_CASE("wire: the client refuses a daemon that cannot prove it knows the key") {
@@ -455,7 +487,7 @@ TEST_CASE("wire: the client refuses a daemon that cannot prove it knows the key"
   CHECK_FALSE(sent_auth);
 }
 
-TEST_CASE("wire: an ipc client may drop frame MACs; tcp and --require-frame-macs keep them") {
+TEST_CASE("wire: a client may drop frame MACs on ipc and tcp; --require-frame-macs keeps them") {
   Daemon d;
   zmq::context_t ctx;
   msgpack::object_handle keep;
@@ -484,16 +516,23 @@ TEST_CASE("wire: an ipc client may drop frame MACs; tcp and --require-frame-macs
   REQUIRE(RawClient::refusal(*refused));
   CHECK(RawClient::refusal(*refused)->first == "SessionError");
 
-  // Over tcp the wish is not granted: frames stay sealed, an unsealed one is refused.
+  // Over tcp (CURVE) the wish is granted too, and the session is bound to its connection just the
+  // same: another connection holding the key cannot speak for it.
   RawClient t(ctx, d.tcp(), read_file(d.key_file()));
   auto tw = t.handshake(false, false);
-  CHECK(RawClient::params(tw, keep).at("frame_macs").as<bool>() == true);
+  CHECK(RawClient::params(tw, keep).at("frame_macs").as<bool>() == false);
   t.send(make_frame(
       Header{kProtocolVersion, FrameType::request, Direction::to_daemon, t.session(), 1}, ping(1)));
   auto tr = t.recv();
   REQUIRE(tr);
+  REQUIRE_FALSE(RawClient::refusal(*tr));
+  RawClient other(ctx, d.tcp(), read_file(d.key_file()));
+  other.send(make_frame(
+      Header{kProtocolVersion, FrameType::request, Direction::to_daemon, t.session(), 2}, ping(2)));
+  tr = other.recv();
+  REQUIRE(tr);
   REQUIRE(RawClient::refusal(*tr));
-  CHECK(RawClient::refusal(*tr)->first == "AuthenticationError");
+  CHECK(RawClient::refusal(*tr)->first == "SessionError");
 
   Daemon strict({"--require-frame-macs"});
   RawClient s(ctx, strict.ipc(), read_file(strict.key_file()));
@@ -501,7 +540,7 @@ TEST_CASE("wire: an ipc client may drop frame MACs; tcp and --require-frame-macs
   // And the library over ipc works either way.
   for (bool macs : {false, true}) {
     auto o = d.options(d.ipc());
-    o.ipc_frame_macs = macs;
+    o.frame_macs = macs;
     Manager m(o);
     auto big = std::string(3u << 20, 'x');
     auto dict = m.dict();

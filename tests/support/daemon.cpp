@@ -47,15 +47,24 @@ std::string write_key_file(const TempDir& dir, const std::string& name) {
   return path;
 }
 
-void wait_parked(syncmgr::Manager& m, std::uint64_t n) {
+std::uint64_t stat(syncmgr::Manager& m, const std::string& name) {
+  syncmgr::Value stats = m.stats();  // kept alive: as_map() refers into it
+  for (const auto& [k, v] : stats.as_map())
+    if (k == syncmgr::Value(name)) return v.as_uint();
+  throw std::runtime_error("server.stats has no '" + name + "'");
+}
+
+void wait_stat(syncmgr::Manager& m, const std::string& name, std::uint64_t n) {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < until) {
-    syncmgr::Value stats = m.stats();  // kept alive: as_map() refers into it
-    for (const auto& [k, v] : stats.as_map())
-      if (k == syncmgr::Value("parked_calls") && v.as_uint() >= n) return;
+    if (stat(m, name) >= n) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  throw std::runtime_error("the daemon never had " + std::to_string(n) + " parked calls");
+  throw std::runtime_error("the daemon's " + name + " never reached " + std::to_string(n));
+}
+
+void wait_parked(syncmgr::Manager& m, std::uint64_t n) {
+  wait_stat(m, "parked_calls", n);
 }
 
 std::string binary(const std::string& name) {

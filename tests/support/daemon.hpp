@@ -70,6 +70,11 @@ class Daemon {
   pid_t pid_ = -1;
 };
 
+/// One counter of server.stats (e.g. "refused_connections").
+std::uint64_t stat(syncmgr::Manager& m, const std::string& name);
+/// Waits until server.stats' counter `name` is at least n; throws std::runtime_error after 10 s.
+void wait_stat(syncmgr::Manager& m, const std::string& name, std::uint64_t n);
+
 /// Waits until the daemon reports at least n parked calls (server.stats "parked_calls"): tests of
 /// blocking calls wait on this instead of sleeping. Throws std::runtime_error after 10 s.
 void wait_parked(syncmgr::Manager& m, std::uint64_t n);
