@@ -2,6 +2,7 @@
 // until SIGINT/SIGTERM or a server.shutdown request.
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -72,6 +73,26 @@ static void tune_allocator() {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
   if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 32 << 20);
   if (std::getenv("MALLOC_TOP_PAD_") == nullptr) mallopt(M_TOP_PAD, 4 << 20);
+}
+
+// Every client holds a connection (a file descriptor); systemd's default soft limit of 1,024 would
+// let one host's worth of idle connections lock everyone else out. Take what the hard limit allows
+// and say what the ceiling is.
+static void raise_open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  rlim_t before = lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = before;
+  }
+  if (lim.rlim_cur == before)
+    SYNCMGR_LOG(info, "open-file limit %llu (about as many connections)",
+                static_cast<unsigned long long>(lim.rlim_cur));
+  else
+    SYNCMGR_LOG(info, "open-file limit raised from %llu to %llu (about as many connections)",
+                static_cast<unsigned long long>(before),
+                static_cast<unsigned long long>(lim.rlim_cur));
 }
 
 int main(int argc, char** argv) {
@@ -150,6 +171,7 @@ int main(int argc, char** argv) {
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) die(std::string("signalfd: ") + std::strerror(errno), 1);
 
+  raise_open_file_limit();
   try {
     server::Server srv(opts);
     if (!ready_file.empty()) {

@@ -2,6 +2,7 @@
 #include "support/daemon.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,7 +73,8 @@ std::string binary(const std::string& name) {
   return std::string(dir != nullptr ? dir : ".") + "/" + name;
 }
 
-Daemon::Daemon(std::vector<std::string> extra) : extra_(std::move(extra)) {
+Daemon::Daemon(std::vector<std::string> extra, std::pair<unsigned long, unsigned long> open_files)
+    : extra_(std::move(extra)), open_files_(open_files) {
   key_file_ = write_key_file(dir_);
   start({"tcp://127.0.0.1:*", "ipc://" + dir_.file("sock")});
 }
@@ -94,6 +96,10 @@ void Daemon::start(const std::vector<std::string>& binds) {
   if (pid_ == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 2);
+    if (open_files_.first != 0) {
+      rlimit lim{open_files_.first, open_files_.second};
+      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) std::_Exit(126);
+    }
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -119,6 +125,14 @@ void Daemon::start(const std::vector<std::string>& binds) {
   }
   stop();
   throw std::runtime_error("syncmgrd not ready within 10 s");
+}
+
+std::size_t Daemon::rss() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  throw std::runtime_error("no VmRSS for the daemon (pid " + std::to_string(pid_) + ")");
 }
 
 void Daemon::kill_now() {

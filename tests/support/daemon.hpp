@@ -33,7 +33,9 @@ class Daemon {
  public:
   /// Starts syncmgrd bound to tcp://127.0.0.1:* and an ipc socket in a temp dir, with a fresh key.
   /// `extra` flags are appended. Throws std::runtime_error if it is not ready within 10 s.
-  explicit Daemon(std::vector<std::string> extra = {});
+  /// `open_files` (soft, hard), when not 0: the daemon's RLIMIT_NOFILE from its start.
+  explicit Daemon(std::vector<std::string> extra = {},
+                  std::pair<unsigned long, unsigned long> open_files = {0, 0});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -44,6 +46,8 @@ class Daemon {
   pid_t pid() const { return pid_; }
   /// The daemon's stderr so far.
   std::string log() const;
+  /// The daemon's resident memory now, in bytes (VmRSS).
+  std::size_t rss() const;
 
   syncmgr::Options options(const std::string& endpoint) const;
   syncmgr::Options options() const { return options(tcp_); }
@@ -64,6 +68,7 @@ class Daemon {
 
   TempDir dir_;
   std::vector<std::string> extra_;
+  std::pair<unsigned long, unsigned long> open_files_;
   std::string key_file_;
   std::string tcp_;
   std::string ipc_;
