@@ -1,5 +1,6 @@
 // QueueProxy and JoinableQueueProxy: Python's queue.Queue and JoinableQueue across processes.
-// Items are any msgpack-able type; get<T>() reads them as T (TypeError if they do not convert).
+// Items are any msgpack-able type; get<T>() reads them as T. An item that does not convert is not
+// lost: the ConversionError thrown (a TypeError) carries it, see errors.hpp.
 #pragma once
 
 #include <cstddef>
@@ -29,8 +30,9 @@ class BasicQueue : public ProxyBase {
   void put_nowait(const T& item) {
     put(item, false);
   }
-  /// get(block=True, timeout=None). Throws Empty when it would block or the timeout passed.
-  /// Blocked getters are served in arrival order.
+  /// get(block=True, timeout=None). Throws Empty when it would block or the timeout passed,
+  /// ShutDown once the queue is shut down and empty, ConversionError (holding the item taken) when
+  /// the item does not convert to T. Blocked getters are served in arrival order.
   template <class T = Value>
   T get(bool block = true, Timeout timeout = {}) {
     return invoke_blocking<T>(op(".get"), block, timeout);
@@ -52,7 +54,8 @@ class BasicQueue : public ProxyBase {
   Future<void> async_put_many(const C& items, bool block = true, Timeout timeout = {}) {
     return invoke_blocking_async<void>(op(".put_many"), block, timeout, items);
   }
-  /// Takes between 1 and n items (as many as are there), waiting for at least one.
+  /// Takes between 1 and n items (as many as are there), waiting for at least one. When one does
+  /// not convert to T, ConversionError holds them all (an array).
   template <class T = Value>
   std::vector<T> get_many(std::size_t n, bool block = true, Timeout timeout = {}) {
     return invoke_blocking<std::vector<T>>(op(".get_many"), block, timeout, n);

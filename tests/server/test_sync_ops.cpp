@@ -296,6 +296,13 @@ TEST_CASE("value: add follows table_ops::increment's numeric rules") {
   CHECK_KIND(value_ops::add(n, Value("1")), err::type);
   CHECK_KIND(value_ops::add(n, Value(true)), err::type);
   CHECK(n == Value(1));
+  // The caller's limits: refused results leave the value as it was.
+  Value x(2.5);
+  CHECK_KIND(value_ops::add(x, Value(1), Value(Array{Value(0), Value(10)})), err::type);
+  CHECK(x == Value(2.5));
+  Value y(10);
+  CHECK_KIND(value_ops::add(y, Value(1), Value(Array{Value(0), Value(10)})), err::value);
+  CHECK(y == Value(10));
 }
 
 TEST_CASE("value: compare_and_set uses Python equality") {
