@@ -16,7 +16,8 @@ class BasicQueue : public ProxyBase {
  public:
   explicit BasicQueue(std::shared_ptr<ObjectRef> ref) : ProxyBase(std::move(ref)) {}
 
-  /// put(item, block=True, timeout=None). Throws Full when it would block or the timeout passed.
+  /// put(item, block=True, timeout=None). Throws Full when it would block or the timeout passed,
+  /// ShutDown after shutdown().
   /// Blocked putters are served in arrival order.
   template <class T>
   void put(const T& item, bool block = true, Timeout timeout = {}) {
@@ -64,6 +65,16 @@ class BasicQueue : public ProxyBase {
   Future<std::vector<T>> async_get_many(std::size_t n, bool block = true, Timeout timeout = {}) {
     return invoke_blocking_async<std::vector<T>>(op(".get_many"), block, timeout, n);
   }
+  /// Python 3.13's shutdown(immediate=False): from now on put throws ShutDown, and get throws it
+  /// once the queue is empty; blocked putters and getters are woken with ShutDown. `immediate`
+  /// also discards the items left, each counting as done (a JoinableQueue's join() may return).
+  void shutdown(bool immediate = false) { invoke<void>(op(".shutdown"), immediate); }
+  Future<void> async_shutdown(bool immediate = false) {
+    return invoke_async<void>(op(".shutdown"), immediate);
+  }
+  /// Whether shutdown() was called (Python's is_shutdown attribute).
+  bool is_shutdown() const { return invoke<bool>(op(".is_shutdown")); }
+  Future<bool> async_is_shutdown() const { return invoke_async<bool>(op(".is_shutdown")); }
   std::size_t qsize() const { return invoke<std::size_t>(op(".qsize")); }
   Future<std::size_t> async_qsize() const { return invoke_async<std::size_t>(op(".qsize")); }
   bool empty() const { return invoke<bool>(op(".empty")); }
