@@ -115,7 +115,8 @@ class DictProxy : public detail::ProxyBase {
   Future<void> async_update(const M& other) {
     return invoke_async<void>("dict.update", other);
   }
-  /// d.pop(key). Throws KeyError if absent.
+  /// d.pop(key). Throws KeyError if absent; ConversionError (holding the value removed) when it
+  /// does not convert to T.
   template <class T = Value, class K>
   T pop(const K& key) {
     return invoke<T>("dict.pop", key);
@@ -133,7 +134,8 @@ class DictProxy : public detail::ProxyBase {
   Future<T> async_pop(const K& key, const T& fallback) {
     return invoke_async<T>("dict.pop", key, fallback);
   }
-  /// d.popitem(): the last inserted pair. Throws KeyError if empty.
+  /// d.popitem(): the last inserted pair. Throws KeyError if empty; ConversionError (holding the
+  /// pair removed, an array [key, value]) when it does not convert.
   template <class K = Value, class V = Value>
   std::pair<K, V> popitem() {
     return invoke<std::pair<K, V>>("dict.popitem");
@@ -162,14 +164,17 @@ class DictProxy : public detail::ProxyBase {
   Future<M> async_copy() const {
     return invoke_async<M>("dict.copy");
   }
-  /// Atomically adds delta to d[key] (absent counts as 0) and returns the new value.
+  /// Atomically adds delta to d[key] (absent counts as 0) and returns the new value. All or
+  /// nothing: a new value T cannot hold (a float for an integer T, or outside T's range) throws
+  /// TypeError or ValueError and changes nothing. Read a float with increment<double>, any number
+  /// with increment<syncmgr::Value>.
   template <class T = std::int64_t, class K>
   T increment(const K& key, T delta = 1) {
-    return invoke<T>("dict.increment", key, delta);
+    return invoke<T>("dict.increment", key, delta, detail::result_limits<T>());
   }
   template <class T = std::int64_t, class K>
   Future<T> async_increment(const K& key, T delta = 1) {
-    return invoke_async<T>("dict.increment", key, delta);
+    return invoke_async<T>("dict.increment", key, delta, detail::result_limits<T>());
   }
   /// Atomically sets d[key] = desired if d[key] == expected. Returns whether it did.
   template <class K, class E, class D>

@@ -2,11 +2,14 @@
 // that code ported from multiprocessing.managers catches what it caught before.
 #pragma once
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace syncmgr {
+
+class Value;
 
 /// Base of every error syncmgr throws. kind() is the error's name as sent on the wire ("KeyError").
 class Error : public std::runtime_error {
@@ -62,7 +65,25 @@ SYNCMGR_DEFINE_ERROR(Full, Error)
 /// A Barrier was broken (reset, aborted, a timeout, or a party's session ended).
 SYNCMGR_DEFINE_ERROR(BrokenBarrierError, Error)
 
+/// Queue.put after Queue.shutdown(), or Queue.get on a shut-down queue once it is empty, as Python
+/// 3.13's queue.ShutDown. Blocked putters and getters are woken with it.
+SYNCMGR_DEFINE_ERROR(ShutDown, Error)
+
 #undef SYNCMGR_DEFINE_ERROR
+
+/// A reply that does not convert to the type the caller asked for (get<std::string> of an int). The
+/// call itself ran; value() is its result as received, so a call that consumes what it returns
+/// (Queue.get/get_many, dict.pop/popitem, list.pop) never loses it: handle it, or put it back.
+/// kind() is "TypeError".
+class ConversionError : public TypeError {
+ public:
+  ConversionError(const std::string& message, Value value);
+  /// The result the daemon sent (for get_many, every item taken).
+  const Value& value() const noexcept { return *value_; }
+
+ private:
+  std::shared_ptr<const Value> value_;  // shared: exceptions are copied, and must copy noexcept
+};
 
 /// Throws the exception class whose name is `kind` (unknown kinds become syncmgr::Error).
 [[noreturn]] void throw_error(std::string_view kind, const std::string& message);

@@ -45,7 +45,8 @@ class ListProxy : public detail::ProxyBase {
   Future<void> async_insert(std::int64_t index, const T& item) {
     return invoke_async<void>("list.insert", index, item);
   }
-  /// Removes and returns the item at index (default last). Throws IndexError.
+  /// Removes and returns the item at index (default last). Throws IndexError; ConversionError
+  /// (holding the item removed) when it does not convert to T.
   template <class T = Value>
   T pop(std::int64_t index = -1) {
     return invoke<T>("list.pop", index);

@@ -84,6 +84,9 @@ class RLockProxy
     : public detail::BasicLock<detail::kRLockAcquire, detail::kRLockRelease, detail::kRLockOwned> {
  public:
   using BasicLock::BasicLock;
+  /// Whether any thread of any process holds it (Python 3.14's RLock.locked()).
+  bool locked() const { return invoke<bool>("rlock.locked"); }
+  Future<bool> async_locked() const { return invoke_async<bool>("rlock.locked"); }
 };
 
 }  // namespace syncmgr

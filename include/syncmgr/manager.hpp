@@ -55,8 +55,11 @@ class Manager {
   // arguments apply only when the object is created; opening an existing one ignores them.
   LockProxy Lock(std::string_view name = {});
   RLockProxy RLock(std::string_view name = {});
-  SemaphoreProxy Semaphore(std::string_view name = {}, std::int64_t value = 1);
-  BoundedSemaphoreProxy BoundedSemaphore(std::string_view name = {}, std::int64_t value = 1);
+  /// `permits`: shared (Python's semantics, the default) or owned (pool-style; see Permits).
+  SemaphoreProxy Semaphore(std::string_view name = {}, std::int64_t value = 1,
+                           Permits permits = Permits::shared);
+  BoundedSemaphoreProxy BoundedSemaphore(std::string_view name = {}, std::int64_t value = 1,
+                                         Permits permits = Permits::shared);
   /// On its own RLock, or on `lock_name` (an existing Lock or RLock).
   ConditionProxy Condition(std::string_view name = {}, std::string_view lock_name = {});
   EventProxy Event(std::string_view name = {});

@@ -68,14 +68,17 @@ class NamespaceProxy : public detail::ProxyBase {
   Future<std::map<std::string, T>> async_snapshot() const {
     return invoke_async<std::map<std::string, T>>("namespace.snapshot");
   }
-  /// Atomically adds delta (absent counts as 0) and returns the new value.
+  /// Atomically adds delta (absent counts as 0) and returns the new value. All or nothing: a new
+  /// value T cannot hold (a float for an integer T, or outside T's range) throws TypeError or
+  /// ValueError and changes nothing. Read a float with increment<double>, any number with
+  /// increment<syncmgr::Value>.
   template <class T = std::int64_t>
   T increment(std::string_view attr, T delta = 1) {
-    return invoke<T>("namespace.increment", attr, delta);
+    return invoke<T>("namespace.increment", attr, delta, detail::result_limits<T>());
   }
   template <class T = std::int64_t>
   Future<T> async_increment(std::string_view attr, T delta = 1) {
-    return invoke_async<T>("namespace.increment", attr, delta);
+    return invoke_async<T>("namespace.increment", attr, delta, detail::result_limits<T>());
   }
   /// Atomically sets attr to desired if it currently equals expected. Returns whether it did.
   template <class E, class D>

@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeinfo>
 
 #include <msgpack.hpp>
@@ -101,6 +103,17 @@ T result_as(const ReplyRef& reply, std::string_view op, std::string_view target)
   } catch (const msgpack::type_error&) {
     throw_conversion_error(result, typeid(T), op, target);
   }
+}
+
+/// The range an atomic add's caller can read its result as, sent with the request (the
+/// increment/add ops' last argument) so the daemon refuses a result that would not convert
+/// instead of storing it and failing afterwards: [min, max] for an integer T, nil for any other.
+template <class T>
+Value result_limits() {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return Value(Array{Value(std::numeric_limits<T>::min()), Value(std::numeric_limits<T>::max())});
+  else
+    return Value();
 }
 
 /// A stable id for the calling thread: with the session it names a lock's owner, as Python's

@@ -1,5 +1,6 @@
 // QueueProxy and JoinableQueueProxy: Python's queue.Queue and JoinableQueue across processes.
-// Items are any msgpack-able type; get<T>() reads them as T (TypeError if they do not convert).
+// Items are any msgpack-able type; get<T>() reads them as T. An item that does not convert is not
+// lost: the ConversionError thrown (a TypeError) carries it, see errors.hpp.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +16,8 @@ class BasicQueue : public ProxyBase {
  public:
   explicit BasicQueue(std::shared_ptr<ObjectRef> ref) : ProxyBase(std::move(ref)) {}
 
-  /// put(item, block=True, timeout=None). Throws Full when it would block or the timeout passed.
+  /// put(item, block=True, timeout=None). Throws Full when it would block or the timeout passed,
+  /// ShutDown after shutdown().
   /// Blocked putters are served in arrival order.
   template <class T>
   void put(const T& item, bool block = true, Timeout timeout = {}) {
@@ -29,8 +31,9 @@ class BasicQueue : public ProxyBase {
   void put_nowait(const T& item) {
     put(item, false);
   }
-  /// get(block=True, timeout=None). Throws Empty when it would block or the timeout passed.
-  /// Blocked getters are served in arrival order.
+  /// get(block=True, timeout=None). Throws Empty when it would block or the timeout passed,
+  /// ShutDown once the queue is shut down and empty, ConversionError (holding the item taken) when
+  /// the item does not convert to T. Blocked getters are served in arrival order.
   template <class T = Value>
   T get(bool block = true, Timeout timeout = {}) {
     return invoke_blocking<T>(op(".get"), block, timeout);
@@ -52,7 +55,8 @@ class BasicQueue : public ProxyBase {
   Future<void> async_put_many(const C& items, bool block = true, Timeout timeout = {}) {
     return invoke_blocking_async<void>(op(".put_many"), block, timeout, items);
   }
-  /// Takes between 1 and n items (as many as are there), waiting for at least one.
+  /// Takes between 1 and n items (as many as are there), waiting for at least one. When one does
+  /// not convert to T, ConversionError holds them all (an array).
   template <class T = Value>
   std::vector<T> get_many(std::size_t n, bool block = true, Timeout timeout = {}) {
     return invoke_blocking<std::vector<T>>(op(".get_many"), block, timeout, n);
@@ -61,6 +65,16 @@ class BasicQueue : public ProxyBase {
   Future<std::vector<T>> async_get_many(std::size_t n, bool block = true, Timeout timeout = {}) {
     return invoke_blocking_async<std::vector<T>>(op(".get_many"), block, timeout, n);
   }
+  /// Python 3.13's shutdown(immediate=False): from now on put throws ShutDown, and get throws it
+  /// once the queue is empty; blocked putters and getters are woken with ShutDown. `immediate`
+  /// also discards the items left, each counting as done (a JoinableQueue's join() may return).
+  void shutdown(bool immediate = false) { invoke<void>(op(".shutdown"), immediate); }
+  Future<void> async_shutdown(bool immediate = false) {
+    return invoke_async<void>(op(".shutdown"), immediate);
+  }
+  /// Whether shutdown() was called (Python's is_shutdown attribute).
+  bool is_shutdown() const { return invoke<bool>(op(".is_shutdown")); }
+  Future<bool> async_is_shutdown() const { return invoke_async<bool>(op(".is_shutdown")); }
   std::size_t qsize() const { return invoke<std::size_t>(op(".qsize")); }
   Future<std::size_t> async_qsize() const { return invoke_async<std::size_t>(op(".qsize")); }
   bool empty() const { return invoke<bool>(op(".empty")); }

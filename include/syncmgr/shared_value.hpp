@@ -29,14 +29,16 @@ class ValueProxy : public detail::ProxyBase {
   Future<void> async_set(const T& v) {
     return invoke_async<void>("value.set", v);
   }
-  /// Atomically adds delta and returns the new value (int stays int; a float makes a float).
+  /// Atomically adds delta and returns the new value (int stays int; a float makes a float). All
+  /// or nothing: a new value T cannot hold (a float for an integer T, or outside T's range)
+  /// throws TypeError or ValueError and changes nothing; add<syncmgr::Value> reads any number.
   template <class T = std::int64_t>
   T add(T delta) {
-    return invoke<T>("value.add", delta);
+    return invoke<T>("value.add", delta, detail::result_limits<T>());
   }
   template <class T = std::int64_t>
   Future<T> async_add(T delta) {
-    return invoke_async<T>("value.add", delta);
+    return invoke_async<T>("value.add", delta, detail::result_limits<T>());
   }
   /// Atomically sets desired if the value equals expected; returns whether it did.
   template <class E, class D>

@@ -12,21 +12,35 @@
 #include "syncmgr/proxy.hpp"
 
 namespace syncmgr {
+
+/// Whom a Semaphore's permits belong to: a creation option (Manager::Semaphore).
+enum class Permits {
+  /// Python's semantics: a permit has no owner. Anyone may release, and a process's exit or crash
+  /// changes nothing, so a Semaphore used as a signal never gains or loses permits.
+  shared,
+  /// Pool-style: a permit belongs to the session (process) that acquired it. Only a process
+  /// holding permits may release them (RuntimeError otherwise), and when its session ends (exit,
+  /// crash, silence past the session timeout) the permits it holds are returned. A
+  /// BoundedSemaphore's bound is never exceeded.
+  owned,
+};
+
 namespace detail {
 
 template <const char* Type>
 class BasicSemaphore : public ProxyBase, public Lockable<BasicSemaphore<Type>> {
  public:
   explicit BasicSemaphore(std::shared_ptr<ObjectRef> ref) : ProxyBase(std::move(ref)) {}
-  /// Takes a permit: whether it did (false when it would block, or the timeout passed). Permits a
-  /// process holds are returned when its session ends.
+  /// Takes a permit: whether it did (false when it would block, or the timeout passed). Only an
+  /// owned semaphore (Permits::owned) returns the permits a process holds when its session ends.
   bool acquire(bool blocking = true, Timeout timeout = {}) {
     return invoke_blocking<bool>(op(".acquire"), blocking, timeout);
   }
   Future<bool> async_acquire(bool blocking = true, Timeout timeout = {}) {
     return invoke_blocking_async<bool>(op(".acquire"), blocking, timeout);
   }
-  /// Returns n permits. A BoundedSemaphore throws ValueError above its initial value.
+  /// Returns n permits. A BoundedSemaphore throws ValueError above its initial value; an owned one
+  /// RuntimeError for more permits than this process holds.
   void release(std::uint32_t n = 1) { invoke<void>(op(".release"), n); }
   Future<void> async_release(std::uint32_t n = 1) { return invoke_async<void>(op(".release"), n); }
   std::int64_t get_value() const { return invoke<std::int64_t>(op(".get_value")); }

@@ -58,12 +58,20 @@ LockProxy Manager::Lock(std::string_view name) {
 RLockProxy Manager::RLock(std::string_view name) {
   return RLockProxy(open("rlock", name, {}));
 }
-SemaphoreProxy Manager::Semaphore(std::string_view name, std::int64_t value) {
-  return SemaphoreProxy(open("semaphore", name, syncmgr::Value(Map{{"value", value}})));
+namespace {
+syncmgr::Value semaphore_params(std::int64_t value, Permits permits) {
+  Map params{{"value", value}};
+  if (permits == Permits::owned) params.emplace_back("owned", true);
+  return syncmgr::Value(std::move(params));
 }
-BoundedSemaphoreProxy Manager::BoundedSemaphore(std::string_view name, std::int64_t value) {
-  return BoundedSemaphoreProxy(
-      open("boundedsemaphore", name, syncmgr::Value(Map{{"value", value}})));
+}  // namespace
+
+SemaphoreProxy Manager::Semaphore(std::string_view name, std::int64_t value, Permits permits) {
+  return SemaphoreProxy(open("semaphore", name, semaphore_params(value, permits)));
+}
+BoundedSemaphoreProxy Manager::BoundedSemaphore(std::string_view name, std::int64_t value,
+                                                Permits permits) {
+  return BoundedSemaphoreProxy(open("boundedsemaphore", name, semaphore_params(value, permits)));
 }
 ConditionProxy Manager::Condition(std::string_view name, std::string_view lock_name) {
   syncmgr::Value params;

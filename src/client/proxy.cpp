@@ -179,8 +179,17 @@ void throw_conversion_error(const msgpack::object& o, const std::type_info& want
                             std::string_view op, std::string_view target) {
   std::string where =
       target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
-  throw TypeError(where + ": the stored value is " + msgpack_type_name(o) +
-                  ", which does not convert to " + demangle(wanted));
+  std::string message = where + ": the stored value is " + msgpack_type_name(o) +
+                        ", which does not convert to " + demangle(wanted);
+  // The call already ran: hand its result over rather than drop it (an item taken by a get).
+  Value received;
+  try {
+    o.convert(received);
+  } catch (const msgpack::type_error&) {
+    throw TypeError(message);  // not representable as a Value (an ext type): nothing to hand over
+  }
+  throw ConversionError(message + " (the value is in ConversionError::value())",
+                        std::move(received));
 }
 
 ObjectRef::~ObjectRef() {

@@ -1,7 +1,12 @@
 // Mapping wire error kinds to the public exception classes.
 #include "syncmgr/errors.hpp"
 
+#include "syncmgr/value.hpp"
+
 namespace syncmgr {
+
+ConversionError::ConversionError(const std::string& message, Value value)
+    : TypeError(message), value_(std::make_shared<const Value>(std::move(value))) {}
 
 void throw_error(std::string_view kind, const std::string& message) {
   if (kind == "KeyError") throw KeyError(message);
@@ -19,6 +24,7 @@ void throw_error(std::string_view kind, const std::string& message) {
   if (kind == "Empty") throw Empty(message);
   if (kind == "Full") throw Full(message);
   if (kind == "BrokenBarrierError") throw BrokenBarrierError(message);
+  if (kind == "ShutDown") throw ShutDown(message);
   throw Error(std::string(kind), message);
 }
 

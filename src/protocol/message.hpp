@@ -34,6 +34,7 @@ inline constexpr std::string_view runtime = "RuntimeError";
 inline constexpr std::string_view empty = "Empty";
 inline constexpr std::string_view full = "Full";
 inline constexpr std::string_view broken_barrier = "BrokenBarrierError";
+inline constexpr std::string_view shut_down = "ShutDown";
 /// In a `refused` frame: the session id is unknown or expired; the client should handshake again.
 inline constexpr std::string_view session = "SessionError";
 }  // namespace err

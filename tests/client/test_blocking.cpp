@@ -123,6 +123,22 @@ TEST_CASE("rlock: recursion count, owner is (session, thread)") {
   CHECK(rc == 0);
 }
 
+TEST_CASE("rlock: locked() says whether anyone holds it, at any recursion level") {
+  Daemon d;
+  Manager m(d.options());
+  auto r = m.RLock("r");
+  CHECK_FALSE(r.locked());
+  REQUIRE(r.acquire());
+  REQUIRE(r.acquire());
+  CHECK(r.locked());
+  CHECK(testsupport::in_child([&d] { return Manager(d.options()).RLock("r").locked() ? 0 : 1; }) ==
+        0);
+  r.release();
+  CHECK(r.async_locked().get());
+  r.release();
+  CHECK_FALSE(r.locked());
+}
+
 TEST_CASE("condition: wait releases the lock, notify wakes, wait re-acquires; timeouts") {
   Daemon d;
   Manager m(d.options());

@@ -50,10 +50,10 @@ TEST_CASE("liveness: a process SIGKILLed holding a Lock loses it after the sessi
   CHECK(d.log().find("released lock 'L'") != std::string::npos);
 }
 
-TEST_CASE("liveness: Semaphore permits of a dead process are returned") {
+TEST_CASE("liveness: owned Semaphore permits of a dead process are returned") {
   Daemon d({"--session-timeout", "1"});
   Manager m(d.options());
-  auto sem = m.Semaphore("S", 2);
+  auto sem = m.Semaphore("S", 2, Permits::owned);
   auto held = m.Event("held");
   pid_t pid = holder(d, [](Manager& c) {
     auto s = c.Semaphore("S");
@@ -69,6 +69,27 @@ TEST_CASE("liveness: Semaphore permits of a dead process are returned") {
   CHECK(sem.acquire(true, 10s));
   CHECK(testsupport::seconds_since(t0) < 4.0);
   CHECK(d.log().find("permits") != std::string::npos);
+}
+
+TEST_CASE("liveness: an owned BoundedSemaphore gets a dead holder's permit back, never more") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto pool = m.BoundedSemaphore("P", 2, Permits::owned);
+  auto held = m.Event("held");
+  pid_t pid = holder(d, [](Manager& c) { REQUIRE(c.BoundedSemaphore("P").acquire()); });
+  REQUIRE(held.wait(10s));
+  CHECK(pool.get_value() == 1);
+  CHECK_THROWS_AS(pool.release(), RuntimeError);  // not ours: its holder's exit would return it
+  CHECK(pool.get_value() == 1);
+  REQUIRE(pool.acquire(false));
+  kill(pid, SIGKILL);
+  testsupport::join(pid);
+  testsupport::wait_sessions(m, 1);
+  CHECK(pool.get_value() == 1);  // the dead holder's permit, and only that
+  pool.release();
+  CHECK(pool.get_value() == 2);
+  CHECK_THROWS_AS(pool.release(), RuntimeError);
+  CHECK(pool.get_value() == 2);
 }
 
 TEST_CASE("liveness: a party killed while waiting breaks the Barrier for the others") {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -167,5 +168,80 @@ TEST_CASE("joinablequeue: join waits for the last task_done; too many task_done 
   CHECK(q.join(20s));
   CHECK(std::chrono::duration<double>(Clock::now() - t0).count() >= 0.09);
   CHECK(testsupport::join(worker) == 0);
+  CHECK_THROWS_AS(q.task_done(), ValueError);
+}
+
+TEST_CASE("queue: after shutdown put raises ShutDown, get drains the items then raises ShutDown") {
+  Daemon d;
+  Manager m(d.options());
+  auto q = m.Queue("q");
+  q.put(1);
+  q.put(2);
+  CHECK_FALSE(q.is_shutdown());
+  q.shutdown();
+  CHECK(q.is_shutdown());
+  CHECK_THROWS_AS(q.put(3), ShutDown);
+  CHECK_THROWS_AS(q.put_nowait(3), ShutDown);
+  CHECK_THROWS_AS(q.put_many(std::vector<int>{3}), ShutDown);
+  CHECK(q.get<int>() == 1);
+  CHECK(q.get_many<int>(5) == std::vector<int>{2});
+  CHECK_THROWS_AS(q.get(), ShutDown);  // without a timeout: it must not wait
+  CHECK_THROWS_AS(q.get_nowait(), ShutDown);
+  CHECK_THROWS_AS(q.get_many(3, true, 1s), ShutDown);
+  q.shutdown();  // again: no error
+  CHECK(q.qsize() == 0);
+}
+
+TEST_CASE("queue: shutdown wakes other processes' blocked getters and putters with ShutDown") {
+  Daemon d;
+  Manager m(d.options());
+  auto empty = m.Queue("empty");
+  auto full = m.Queue("full", 1);
+  full.put(0);
+  auto expect_shutdown = [&d](std::function<void(Manager&)> call) {
+    return testsupport::spawn([&d, call] {
+      Manager child(d.options());
+      try {
+        call(child);
+      } catch (const ShutDown&) {
+        return 0;
+      }
+      return 1;
+    });
+  };
+  std::vector<pid_t> pids;
+  pids.push_back(expect_shutdown([](Manager& c) { c.Queue("empty").get(); }));
+  pids.push_back(expect_shutdown([](Manager& c) { c.Queue("empty").get_many(2); }));
+  pids.push_back(expect_shutdown([](Manager& c) { c.Queue("full").put(1); }));
+  pids.push_back(expect_shutdown([](Manager& c) { c.Queue("full").put_many(std::vector{1}); }));
+  wait_parked(m, 4);
+  empty.shutdown();
+  full.shutdown();
+  for (pid_t p : pids)
+    CHECK(testsupport::join(p) == 0);
+  CHECK(full.get<int>() == 0);  // not immediate: the items stay until taken
+  CHECK_THROWS_AS(full.get(), ShutDown);
+}
+
+TEST_CASE("joinablequeue: shutdown(immediate) discards the items and releases join()") {
+  Daemon d;
+  Manager m(d.options());
+  auto q = m.JoinableQueue("jq");
+  q.put(1);
+  q.put(2);
+  q.put(3);
+  CHECK(q.get<int>() == 1);  // taken, not yet done
+  pid_t joiner = testsupport::spawn([&d] {
+    Manager child(d.options());
+    return child.JoinableQueue("jq").join() ? 0 : 1;
+  });
+  wait_parked(m, 1);
+  q.shutdown(true);
+  CHECK(q.qsize() == 0);
+  CHECK_THROWS_AS(q.get_nowait(), ShutDown);
+  CHECK_FALSE(q.join(100ms));  // as in Python: the discarded items count as done, item 1 not yet
+  q.task_done();
+  CHECK(testsupport::join(joiner) == 0);
+  CHECK(q.join(0s));
   CHECK_THROWS_AS(q.task_done(), ValueError);
 }

@@ -2,6 +2,8 @@
 // of CPython's lock_tests.py (a wait of t returns no earlier than t).
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -171,4 +173,39 @@ TEST_CASE("blocking: a timed-out get leaves no parked call and takes no later it
     if (k == syncmgr::Value("parked_calls")) CHECK(val.as_uint() == 0);
   q.put(1);
   CHECK(q.get<int>() == 1);  // the item went to the live call, not to an abandoned one
+}
+
+TEST_CASE("semaphore: used as a signal it never gains permits when the consumer's session ends") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto sig = m.Semaphore("sig", 0);
+  CHECK(testsupport::in_child([&d] {
+          Manager child(d.options());
+          child.Semaphore("sig").release(5);
+          return 0;
+        }) == 0);
+  CHECK(testsupport::in_child([&d] {
+          Manager child(d.options());
+          auto s = child.Semaphore("sig");
+          for (int i = 0; i < 5; ++i)
+            if (!s.acquire(false)) return 1;
+          return 0;  // exits cleanly: its session ends with server.bye
+        }) == 0);
+  CHECK(sig.get_value() == 0);
+  // The same with a consumer that crashes: its session expires instead.
+  sig.release(3);
+  pid_t consumer = testsupport::spawn([&d] {
+    Manager child(d.options());
+    auto s = child.Semaphore("sig");
+    for (int i = 0; i < 3; ++i)
+      if (!s.acquire(false)) return 1;
+    child.Event("took").set();
+    for (;;)
+      std::this_thread::sleep_for(1s);
+  });
+  REQUIRE(m.Event("took").wait(10s));
+  kill(consumer, SIGKILL);
+  CHECK(testsupport::join(consumer) == 128 + SIGKILL);
+  testsupport::wait_sessions(m, 1);  // the dead consumer's session has ended
+  CHECK(sig.get_value() == 0);
 }

@@ -215,3 +215,37 @@ TEST_CASE("refused puts count no unfinished task") {
   CHECK_FALSE(ops::put_many(q, many).ok());
   CHECK(q.unfinished == 1);
 }
+
+TEST_CASE("shutdown: puts fail, gets drain then fail, as Python 3.13's Queue.shutdown") {
+  QueueState q = bounded(2);
+  put(q, Value(1));
+  put(q, Value(2));
+  REQUIRE(ops::shutdown(q, false).ok());
+  Value more(3);
+  CHECK_ERR(ops::put(q, more), err::shut_down, "queue is shut down");
+  Value batch(Array{Value(3)});
+  CHECK_ERR(ops::put_many(q, batch), err::shut_down, "queue is shut down");
+  Value not_array(3);
+  CHECK(ops::put_many(q, not_array).error().kind == err::type);  // argument errors come first
+  CHECK(ops::get(q).value() == Value(1));
+  CHECK(ops::get_many(q, 4).value() == Value(Array{Value(2)}));
+  CHECK_ERR(ops::get(q), err::shut_down, "queue is shut down");
+  CHECK_ERR(ops::get_many(q, 1), err::shut_down, "queue is shut down");
+  CHECK(ops::get_many(q, 0).error().kind == err::value);
+  CHECK(ops::full(q).value() == Value(false));
+}
+
+TEST_CASE("shutdown(immediate): the items are discarded and each counts as done") {
+  QueueState q;
+  put(q, Value(1));
+  put(q, Value(2));
+  put(q, Value(3));
+  REQUIRE(ops::get(q).ok());  // taken, not done
+  REQUIRE(ops::shutdown(q, true).ok());
+  CHECK(q.items.empty());
+  CHECK(q.unfinished == 1);
+  CHECK_FALSE(flag(ops::joined(q)));
+  REQUIRE(ops::task_done(q).ok());
+  CHECK(flag(ops::joined(q)));
+  CHECK_ERR(ops::get(q), err::shut_down, "queue is shut down");
+}

@@ -90,8 +90,26 @@ TEST_CASE("boundedsemaphore: releasing above the initial value is a ValueError")
   CHECK(s.value == 2);
 }
 
-TEST_CASE("semaphore: permits a session holds return when it ends") {
-  auto s = semaphore(false, 3);
+TEST_CASE("semaphore: shared permits have no owner, so a session's end returns none") {
+  // The signal pattern: A releases, B acquires and ends. Python's value stays 0.
+  auto s = semaphore(false, 0);
+  CHECK(semaphore_ops::release(s, kA, 5).ok());
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(semaphore_ops::try_acquire(s, kB));
+  CHECK(semaphore_ops::release_session(s, kB) == 0);
+  CHECK(semaphore_ops::release_session(s, kA) == 0);
+  CHECK(s.value == 0);
+  CHECK(s.held.empty());
+}
+
+SemaphoreState owned_semaphore(bool bounded, std::int64_t initial) {
+  auto s = semaphore_ops::make(bounded, initial, true);
+  REQUIRE(s.ok());
+  return s.value();
+}
+
+TEST_CASE("semaphore: owned permits a session holds return when it ends") {
+  auto s = owned_semaphore(false, 3);
   REQUIRE(semaphore_ops::try_acquire(s, kA));
   REQUIRE(semaphore_ops::try_acquire(s, kA));
   REQUIRE(semaphore_ops::try_acquire(s, kB));
@@ -99,23 +117,27 @@ TEST_CASE("semaphore: permits a session holds return when it ends") {
   CHECK(semaphore_ops::release_session(s, kA) == 2);
   CHECK(s.value == 2);
   CHECK(semaphore_ops::release_session(s, kA) == 0);  // only once
-  // Releases by the holder lower its count; releases by others do not.
-  CHECK(semaphore_ops::release(s, kC, 1).ok());
-  CHECK(semaphore_ops::release_session(s, kB) == 1);
-  CHECK(s.value == 4);
-  REQUIRE(semaphore_ops::try_acquire(s, kC));
-  CHECK(semaphore_ops::release(s, kC, 3).ok());  // more than it held: its count stops at 0
-  CHECK(semaphore_ops::release_session(s, kC) == 0);
-  CHECK(s.value == 6);
+  // Only a holder releases, and no more than it holds: nothing changes otherwise.
+  auto other = semaphore_ops::release(s, kC, 1);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == err::runtime);
+  CHECK_KIND(semaphore_ops::release(s, kB, 2), err::runtime);
+  CHECK(s.value == 2);
+  CHECK(semaphore_ops::release(s, kB, 1).ok());
+  CHECK(semaphore_ops::release_session(s, kB) == 0);
+  CHECK(s.value == 3);  // value + held == initial throughout
 }
 
-TEST_CASE("boundedsemaphore: a session's returned permits stop at the initial value") {
-  auto s = semaphore(true, 2);
+TEST_CASE("boundedsemaphore: owned permits never take it above its initial value") {
+  auto s = owned_semaphore(true, 2);
   REQUIRE(semaphore_ops::try_acquire(s, kA));
   REQUIRE(semaphore_ops::try_acquire(s, kA));
-  CHECK(semaphore_ops::release(s, kB, 2).ok());  // someone else released them
+  CHECK_KIND(semaphore_ops::release(s, kB, 2), err::runtime);  // not B's to release
+  CHECK(s.value == 0);
+  CHECK(semaphore_ops::release(s, kA, 1).ok());
+  CHECK(semaphore_ops::release_session(s, kA) == 1);
   CHECK(s.value == 2);
-  CHECK(semaphore_ops::release_session(s, kA) == 0);
+  CHECK_KIND(semaphore_ops::release(s, kA, 1), err::runtime);
   CHECK(s.value == 2);
 }
 
@@ -296,6 +318,13 @@ TEST_CASE("value: add follows table_ops::increment's numeric rules") {
   CHECK_KIND(value_ops::add(n, Value("1")), err::type);
   CHECK_KIND(value_ops::add(n, Value(true)), err::type);
   CHECK(n == Value(1));
+  // The caller's limits: refused results leave the value as it was.
+  Value x(2.5);
+  CHECK_KIND(value_ops::add(x, Value(1), Value(Array{Value(0), Value(10)})), err::type);
+  CHECK(x == Value(2.5));
+  Value y(10);
+  CHECK_KIND(value_ops::add(y, Value(1), Value(Array{Value(0), Value(10)})), err::value);
+  CHECK(y == Value(10));
 }
 
 TEST_CASE("value: compare_and_set uses Python equality") {

@@ -113,6 +113,30 @@ TEST_CASE("increment: ints stay ints, floats spread, absent is zero, overflow is
   CHECK(table_ops::increment(t, Value("n"), Value("1")).error().kind == err::type);
 }
 
+TEST_CASE("increment: a result outside the caller's limits is refused and nothing changes") {
+  Table t;
+  const Value int64{Array{Value(std::numeric_limits<std::int64_t>::min()),
+                          Value(std::numeric_limits<std::int64_t>::max())}};
+  dict_ops::set(t, Value("x"), Value(1.5));
+  auto f = table_ops::increment(t, Value("x"), Value(1), int64);
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.error().kind == err::type);
+  CHECK(f.error().message.find("nothing was changed") != std::string::npos);
+  CHECK(dict_ops::get(t, Value("x")).value() == Value(1.5));
+  dict_ops::set(t, Value("big"), Value(std::numeric_limits<std::int64_t>::max()));
+  CHECK(table_ops::increment(t, Value("big"), Value(1), int64).error().kind == err::value);
+  CHECK(dict_ops::get(t, Value("big")).value() == Value(std::numeric_limits<std::int64_t>::max()));
+  const Value byte{Array{Value(0), Value(255)}};
+  CHECK(table_ops::increment(t, Value("b"), Value(255), byte).value() == Value(255));
+  CHECK(table_ops::increment(t, Value("b"), Value(1), byte).error().kind == err::value);
+  CHECK(table_ops::increment(t, Value("b"), Value(-256), byte).error().kind == err::value);
+  CHECK(dict_ops::get(t, Value("b")).value() == Value(255));
+  CHECK(table_ops::increment(t, Value("b"), Value(1), Value("int")).error().kind == err::type);
+  CHECK(table_ops::increment(t, Value("b"), Value(1), Value(Array{Value(0)})).error().kind ==
+        err::type);
+  CHECK(table_ops::increment(t, Value("b"), Value(1)).value() == Value(256));  // nil: any
+}
+
 TEST_CASE("compare_and_set and set_if_absent") {
   Table t;
   CHECK(table_ops::compare_and_set(t, Value("k"), Value(), Value(1)).value() == Value(false));

@@ -68,6 +68,17 @@ void wait_parked(syncmgr::Manager& m, std::uint64_t n) {
   wait_stat(m, "parked_calls", n);
 }
 
+void wait_sessions(syncmgr::Manager& m, std::uint64_t n) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until) {
+    syncmgr::Value stats = m.stats();  // kept alive: as_map() refers into it
+    for (const auto& [k, v] : stats.as_map())
+      if (k == syncmgr::Value("sessions") && v.as_uint() <= n) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  throw std::runtime_error("the daemon never got down to " + std::to_string(n) + " sessions");
+}
+
 std::string binary(const std::string& name) {
   const char* dir = std::getenv("SYNCMGR_BUILD_DIR");
   return std::string(dir != nullptr ? dir : ".") + "/" + name;

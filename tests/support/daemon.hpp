@@ -84,6 +84,10 @@ void wait_stat(syncmgr::Manager& m, const std::string& name, std::uint64_t n);
 /// blocking calls wait on this instead of sleeping. Throws std::runtime_error after 10 s.
 void wait_parked(syncmgr::Manager& m, std::uint64_t n);
 
+/// Waits until the daemon has at most n sessions (a dead client's session expired, a closed one
+/// ended): tests of what a session's end releases wait on this. Throws after 10 s.
+void wait_sessions(syncmgr::Manager& m, std::uint64_t n);
+
 /// Seconds elapsed since t0 (for "a wait of t returns no earlier than t" checks).
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

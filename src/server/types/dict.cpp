@@ -224,9 +224,10 @@ Reply clear(Ctx& c) {
 Reply copy(Ctx& c) {
   return dict_ops::copy(table(c));
 }
-// dict.increment key delta -> new value (absent key counts as 0)
+// dict.increment key delta [limits] -> new value (absent key counts as 0)
 Reply increment(Ctx& c) {
-  return table_ops::increment(table(c), c.args[0], c.args[1]);
+  return table_ops::increment(table(c), c.args[0], c.args[1],
+                              c.args.size() > 2 ? c.args[2] : Value());
 }
 // dict.compare_and_set key expected desired -> bool
 Reply compare_and_set(Ctx& c) {
@@ -253,7 +254,7 @@ void register_dict_commands(CommandTable& t) {
   t.add("dict.setdefault", 1, 2, F::mutating, setdefault);
   t.add("dict.clear", 0, 0, F::mutating, clear);
   t.add("dict.copy", 0, 0, F::none, copy);
-  t.add("dict.increment", 2, 2, F::mutating, increment);
+  t.add("dict.increment", 2, 3, F::mutating, increment);
   t.add("dict.compare_and_set", 3, 3, F::mutating, compare_and_set);
 }
 

@@ -103,10 +103,11 @@ Reply attributes(Ctx& c) {
 Reply snapshot(Ctx& c) {
   return namespace_ops::snapshot(attrs(c));
 }
-// namespace.increment name delta -> new value (absent counts as 0)
+// namespace.increment name delta [limits] -> new value (absent counts as 0)
 Reply increment(Ctx& c) {
   if (auto e = namespace_ops::check_attribute(c.args[0])) return *e;
-  return table_ops::increment(attrs(c), c.args[0], c.args[1]);
+  return table_ops::increment(attrs(c), c.args[0], c.args[1],
+                              c.args.size() > 2 ? c.args[2] : Value());
 }
 // namespace.compare_and_set name expected desired -> bool
 Reply compare_and_set(Ctx& c) {
@@ -130,7 +131,7 @@ void register_namespace_commands(CommandTable& t) {
   t.add("namespace.del", 1, 1, F::mutating, del);
   t.add("namespace.attributes", 0, 0, F::none, attributes);
   t.add("namespace.snapshot", 0, 0, F::none, snapshot);
-  t.add("namespace.increment", 2, 2, F::mutating, increment);
+  t.add("namespace.increment", 2, 3, F::mutating, increment);
   t.add("namespace.compare_and_set", 3, 3, F::mutating, compare_and_set);
   t.add("namespace.set_if_absent", 2, 2, F::mutating, set_if_absent);
 }

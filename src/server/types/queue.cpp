@@ -1,7 +1,8 @@
 // queue and joinablequeue: put/get (single or batched, blocking with timeout), qsize, empty, full,
-// maxsize; joinablequeue adds task_done and join. Blocked getters and putters are served in arrival
-// order: every put or get re-runs the parked calls before the next request is read, so a handler
-// only has to try its op and park on Full or Empty.
+// maxsize, shutdown, is_shutdown; joinablequeue adds task_done and join. Blocked getters and
+// putters are served in arrival order: every put or get re-runs the parked calls before the next
+// request is read, so a handler only has to try its op and park on Full or Empty. shutdown is a
+// mutating op too, so its re-run of the parked calls answers them ShutDown (and joins true).
 #include "server/types/queue.hpp"
 
 #include <algorithm>
@@ -37,7 +38,14 @@ bool has_room(const QueueState& q, std::size_t n) {
   return q.maxsize == 0 || (q.items.size() <= q.maxsize && n <= q.maxsize - q.items.size());
 }
 
+namespace {
+Err shut_down_error() {
+  return Err{err::shut_down, "queue is shut down"};
+}
+}  // namespace
+
 OpResult<Unit> put(QueueState& q, Value& item) {
+  if (q.is_shutdown) return shut_down_error();
   if (!has_room(q, 1)) return Err{err::full, "queue is full"};
   q.items.push_back(std::move(item));
   ++q.unfinished;
@@ -47,6 +55,7 @@ OpResult<Unit> put(QueueState& q, Value& item) {
 OpResult<Unit> put_many(QueueState& q, Value& items) {
   if (items.kind() != Value::Kind::array)
     return arg_type_error("put_many items", items, "an array");
+  if (q.is_shutdown) return shut_down_error();
   Array& a = items.as_array();
   if (q.maxsize != 0 && a.size() > q.maxsize)
     return Err{err::value, "put_many of " + std::to_string(a.size()) +
@@ -64,7 +73,7 @@ OpResult<Unit> put_many(QueueState& q, Value& items) {
 }
 
 OpResult<Value> get(QueueState& q) {
-  if (q.items.empty()) return Err{err::empty, "queue is empty"};
+  if (q.items.empty()) return q.is_shutdown ? shut_down_error() : Err{err::empty, "queue is empty"};
   Value v = std::move(q.items.front());
   q.items.pop_front();
   return v;
@@ -72,7 +81,7 @@ OpResult<Value> get(QueueState& q) {
 
 OpResult<Value> get_many(QueueState& q, std::int64_t n) {
   if (n < 1) return Err{err::value, "get_many n must be >= 1, not " + std::to_string(n)};
-  if (q.items.empty()) return Err{err::empty, "queue is empty"};
+  if (q.items.empty()) return q.is_shutdown ? shut_down_error() : Err{err::empty, "queue is empty"};
   auto k = std::min(static_cast<std::size_t>(n), q.items.size());
   Array out;
   out.reserve(k);
@@ -81,6 +90,17 @@ OpResult<Value> get_many(QueueState& q, std::int64_t n) {
     q.items.pop_front();
   }
   return Value(std::move(out));
+}
+
+OpResult<Unit> shutdown(QueueState& q, bool immediate) {
+  q.is_shutdown = true;
+  if (immediate) {
+    // As Python: each discarded item counts as done, so join() returns once the items taken
+    // before are done too.
+    q.unfinished -= std::min<std::uint64_t>(q.unfinished, q.items.size());
+    q.items.clear();
+  }
+  return Unit{};
 }
 
 OpResult<Value> qsize(const QueueState& q) {
@@ -167,6 +187,24 @@ Reply get_many(Ctx& c) {
   return park_or_answer(c, queue_ops::get_many(queue(c), n.value()), err::empty);
 }
 
+// queue.shutdown [immediate = false] -> nil
+// joinablequeue.shutdown [immediate = false] -> nil
+Reply shutdown(Ctx& c) {
+  bool immediate = false;
+  if (!c.args.empty()) {
+    if (c.args[0].kind() != Value::Kind::boolean)
+      return arg_type_error("shutdown immediate", c.args[0], "a bool");
+    immediate = c.args[0].as_bool();
+  }
+  // Mutating: the parked getters, putters and joins re-run now and get ShutDown (or true).
+  return queue_ops::shutdown(queue(c), immediate);
+}
+
+// queue.is_shutdown -> bool
+Reply is_shutdown(Ctx& c) {
+  return Value(queue(c).is_shutdown);
+}
+
 // queue.qsize -> int
 Reply qsize(Ctx& c) {
   return queue_ops::qsize(queue(c));
@@ -215,6 +253,10 @@ void register_queue_commands(CommandTable& t) {
     t.add(p + ".full", 0, 0, F::none, full);
     t.add(p + ".maxsize", 0, 0, F::none, maxsize);
   }
+  t.add("queue.shutdown", 0, 1, F::mutating, shutdown);
+  t.add("joinablequeue.shutdown", 0, 1, F::mutating, shutdown);
+  t.add("queue.is_shutdown", 0, 0, F::none, is_shutdown);
+  t.add("joinablequeue.is_shutdown", 0, 0, F::none, is_shutdown);
   t.add("joinablequeue.task_done", 0, 0, F::mutating, task_done);
   t.add("joinablequeue.join", 2, 2, F::blocking, join);
 }

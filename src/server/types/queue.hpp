@@ -21,6 +21,8 @@ struct QueueState {
   std::size_t maxsize = 0;  // 0: unbounded
   /// Items put and not yet marked done by task_done (used by joinablequeue only).
   std::uint64_t unfinished = 0;
+  /// After shutdown: puts fail, and gets fail once the queue is empty (ShutDown).
+  bool is_shutdown = false;
 };
 
 class QueueObject : public Object {
@@ -42,17 +44,21 @@ OpResult<std::size_t> maxsize_param(const Value& params);
 
 /// Whether `n` more items fit.
 bool has_room(const QueueState& q, std::size_t n);
-/// Appends `item` (moved from only on success). Full when there is no room.
+/// Appends `item` (moved from only on success). ShutDown after shutdown; Full when there is no
+/// room.
 OpResult<Unit> put(QueueState& q, Value& item);
-/// Appends every item of `items` (an array; moved from only on success), or none: Full when they do
-/// not all fit now, ValueError when they can never fit (more than a nonzero maxsize), TypeError
-/// when `items` is not an array.
+/// Appends every item of `items` (an array; moved from only on success), or none: TypeError when
+/// `items` is not an array, ShutDown after shutdown, ValueError when they can never fit (more than
+/// a nonzero maxsize), Full when they do not all fit now.
 OpResult<Unit> put_many(QueueState& q, Value& items);
-/// Removes and returns the oldest item. Empty when there is none.
+/// Removes and returns the oldest item. When there is none: ShutDown after shutdown, else Empty.
 OpResult<Value> get(QueueState& q);
 /// Removes and returns the oldest min(n, qsize) items as an array, at least one. ValueError when
-/// n < 1 (checked first); Empty when there is no item.
+/// n < 1 (checked first); when there is no item, ShutDown after shutdown, else Empty.
 OpResult<Value> get_many(QueueState& q, std::int64_t n);
+/// Python 3.13's Queue.shutdown: from now on puts fail and gets fail once the queue is empty.
+/// `immediate` also discards the items, each counting as done (so join() may return).
+OpResult<Unit> shutdown(QueueState& q, bool immediate);
 
 OpResult<Value> qsize(const QueueState& q);
 OpResult<Value> empty(const QueueState& q);

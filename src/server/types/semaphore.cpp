@@ -1,6 +1,8 @@
 // semaphore and boundedsemaphore: acquire (blocking, with timeout) -> bool, release n, get_value.
-// Acquirers wait in arrival order; permits a session holds go back when it ends. A bounded
-// semaphore never goes above its initial value (ValueError, as Python's BoundedSemaphore).
+// Acquirers wait in arrival order. Permits have no owner (Python's semantics) unless the semaphore
+// was created owned (pool-style: a session's end returns the permits it holds; see semaphore.hpp).
+// A bounded semaphore never goes above its initial value (ValueError, as Python's
+// BoundedSemaphore).
 #include "server/types/semaphore.hpp"
 
 #include <algorithm>
@@ -15,10 +17,11 @@ namespace err = protocol::err;
 
 namespace semaphore_ops {
 
-OpResult<SemaphoreState> make(bool bounded, std::int64_t initial) {
+OpResult<SemaphoreState> make(bool bounded, std::int64_t initial, bool owned) {
   if (initial < 0) return Err{err::value, "semaphore initial value must be >= 0"};
   SemaphoreState s;
   s.bounded = bounded;
+  s.owned = owned;
   s.initial = initial;
   s.value = initial;
   return s;
@@ -27,22 +30,28 @@ OpResult<SemaphoreState> make(bool bounded, std::int64_t initial) {
 bool try_acquire(SemaphoreState& s, std::uint64_t session) {
   if (s.value == 0) return false;
   --s.value;
-  ++s.held[session];
+  if (s.owned) ++s.held[session];
   return true;
 }
 
 OpResult<Unit> release(SemaphoreState& s, std::uint64_t session, std::int64_t n) {
   if (n < 1) return Err{err::value, "n must be one or more"};
+  auto it = s.held.find(session);
+  if (s.owned) {
+    // A release by anyone else would let the holder's later exit return the same permit twice.
+    std::int64_t holds = it == s.held.end() ? 0 : it->second;
+    if (holds < n)
+      return Err{err::runtime, "cannot release " + std::to_string(n) + " permit" +
+                                   (n == 1 ? "" : "s") + ": this session holds " +
+                                   std::to_string(holds) +
+                                   " (an owned semaphore's permits are released by their holder)"};
+  }
   std::int64_t next = 0;
   if (__builtin_add_overflow(s.value, n, &next))
     return Err{err::value, "semaphore value would overflow"};
   if (s.bounded && next > s.initial) return Err{err::value, "Semaphore released too many times"};
   s.value = next;
-  // Anyone may release (as in Python); only the releaser's own count goes down.
-  if (auto it = s.held.find(session); it != s.held.end()) {
-    it->second -= std::min(it->second, n);
-    if (it->second == 0) s.held.erase(it);
-  }
+  if (s.owned && (it->second -= n) == 0) s.held.erase(it);
   return Unit{};
 }
 
@@ -51,6 +60,7 @@ std::int64_t release_session(SemaphoreState& s, std::uint64_t session) {
   if (it == s.held.end()) return 0;
   std::int64_t n = it->second;
   s.held.erase(it);
+  // Owned permits keep value + held == initial, so this never clips; it guards the bound anyway.
   std::int64_t room = (s.bounded ? s.initial : INT64_MAX) - s.value;
   n = std::min(n, room);
   s.value += n;
@@ -74,10 +84,16 @@ SemaphoreObject& sem(Ctx& c) {
 
 OpResult<std::unique_ptr<Object>> make(const Value& params, bool bounded) {
   std::int64_t initial = 1;
+  bool owned = false;
   if (!params.is_nil()) {
     if (params.kind() != Value::Kind::map)
       return arg_type_error("semaphore parameters", params, "a map");
     for (const auto& [k, v] : params.as_map()) {
+      if (k == Value("owned")) {
+        if (v.kind() != Value::Kind::boolean) return arg_type_error("semaphore owned", v, "a bool");
+        owned = v.as_bool();
+        continue;
+      }
       if (k != Value("value"))
         return Err{err::type, "semaphore got an unexpected parameter " + k.repr()};
       auto n = int_arg(v, "semaphore value");
@@ -85,7 +101,7 @@ OpResult<std::unique_ptr<Object>> make(const Value& params, bool bounded) {
       initial = n.value();
     }
   }
-  auto s = semaphore_ops::make(bounded, initial);
+  auto s = semaphore_ops::make(bounded, initial, owned);
   if (!s.ok()) return s.error();
   return std::unique_ptr<Object>(std::make_unique<SemaphoreObject>(std::move(s.value())));
 }
@@ -103,15 +119,17 @@ Reply acquire(Ctx& c) {
   // Releases re-run parked acquirers before the next request is read, so a free permit here means
   // no one is waiting for it: a new acquirer never overtakes a parked one.
   if (semaphore_ops::try_acquire(s.state, c.session.id)) {
-    c.session.holdings.insert(s.name);
+    // Only an owned permit is the session's: its end must return it.
+    if (s.state.owned) c.session.holdings.insert(s.name);
     return Value(true);
   }
   if (!c.may_wait) return Value(false);
   return Reply::parked();
 }
 
-// semaphore.release n -> nil | ValueError (n < 1)
-// boundedsemaphore.release n -> nil | ValueError (n < 1, above the initial value)
+// semaphore.release n -> nil | ValueError (n < 1) | RuntimeError (owned: more than this session
+// holds) boundedsemaphore.release n -> nil | ValueError (n < 1, above the initial value) |
+// RuntimeError
 Reply release(Ctx& c) {
   auto n = int_arg(c.args[0], std::string(c.object->type()) + ".release n");
   if (!n.ok()) return n.error();

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "protocol/message.hpp"
+#include "server/types/number.hpp"
 
 namespace syncmgr::server {
 
@@ -174,46 +175,13 @@ std::optional<Err> check_hashable(const Value& key) {
 
 namespace table_ops {
 
-OpResult<Value> increment(Table& t, const Value& key, const Value& delta) {
+OpResult<Value> increment(Table& t, const Value& key, const Value& delta, const Value& limits) {
   if (auto e = check_hashable(key)) return *e;
-  if (!delta.is_number() || delta.kind() == Value::Kind::boolean)
-    return Err{err::type,
-               "increment delta must be an int or float, not " + std::string(delta.type_name())};
-  Value base = t.get(key).value_or(Value(std::int64_t{0}));
-  if (!base.is_number() || base.kind() == Value::Kind::boolean)
-    return Err{err::type, "cannot increment " + key.repr() + ": it holds a " +
-                              std::string(base.type_name()) + ", not a number"};
-  Value result;
-  if (base.kind() == Value::Kind::integer && delta.kind() == Value::Kind::integer) {
-    // Work in int64 where possible; uint64 values above INT64_MAX only grow or shrink within
-    // uint64.
-    bool big = base.variant().index() == 3 || delta.variant().index() == 3;
-    if (!big) {
-      std::int64_t r;
-      if (__builtin_add_overflow(base.as_int(), delta.as_int(), &r)) {
-        // May still fit in uint64 (a positive sum above INT64_MAX).
-        if (base.as_int() > 0 && delta.as_int() > 0)
-          result = Value(static_cast<std::uint64_t>(base.as_int()) +
-                         static_cast<std::uint64_t>(delta.as_int()));
-        else
-          return Err{err::value, "integer overflow incrementing " + key.repr()};
-      } else {
-        result = Value(r);
-      }
-    } else {
-      // At least one side exceeds INT64_MAX; the other may be negative.
-      __int128 r =
-          static_cast<__int128>(base.variant().index() == 3 ? static_cast<__int128>(base.as_uint())
-                                                            : base.as_int()) +
-          (delta.variant().index() == 3 ? static_cast<__int128>(delta.as_uint()) : delta.as_int());
-      if (r > static_cast<__int128>(UINT64_MAX) || r < static_cast<__int128>(INT64_MIN))
-        return Err{err::value, "integer overflow incrementing " + key.repr()};
-      result = r >= 0 ? Value(static_cast<std::uint64_t>(r)) : Value(static_cast<std::int64_t>(r));
-    }
-  } else {
-    result = Value(base.as_double() + delta.as_double());
-  }
-  t.set(key, result);
+  // Computed and checked before anything is stored: a failing increment changes nothing.
+  auto result = number_ops::add(t.get(key).value_or(Value(std::int64_t{0})), delta, key.repr());
+  if (!result.ok()) return result;
+  if (auto e = number_ops::check_limits(result.value(), limits, key.repr())) return *e;
+  t.set(key, result.value());
   return result;
 }
 

@@ -76,9 +76,11 @@ class Table {
 std::optional<Err> check_hashable(const Value& key);
 
 namespace table_ops {
-/// Adds `delta` to the number at `key` (absent counts as 0) and returns the new value. int + int
-/// stays int (overflow is a ValueError); a float on either side gives a float.
-OpResult<Value> increment(Table& t, const Value& key, const Value& delta);
+/// Adds `delta` to the number at `key` (absent counts as 0) and returns the new value, by
+/// number_ops::add's rules. `limits` (see number_ops::check_limits) is the caller's range for the
+/// result. All or nothing: on any error the table is unchanged.
+OpResult<Value> increment(Table& t, const Value& key, const Value& delta,
+                          const Value& limits = Value());
 /// Sets key to `desired` if it is present and equal (Python ==) to `expected`; returns whether it
 /// did.
 OpResult<Value> compare_and_set(Table& t, const Value& key, const Value& expected, Value desired);

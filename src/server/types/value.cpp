@@ -8,44 +8,20 @@
 
 #include "protocol/message.hpp"
 #include "server/commands.hpp"
+#include "server/types/number.hpp"
 
 namespace syncmgr::server {
 
 namespace err = protocol::err;
 
 namespace value_ops {
-namespace {
 
-bool plain_number(const Value& v) {
-  return v.is_number() && v.kind() != Value::Kind::boolean;
-}
-
-__int128 wide(const Value& v) {
-  return std::holds_alternative<std::uint64_t>(v.variant()) ? static_cast<__int128>(v.as_uint())
-                                                            : static_cast<__int128>(v.as_int());
-}
-
-}  // namespace
-
-OpResult<Value> add(Value& v, const Value& delta) {
-  if (!plain_number(delta))
-    return Err{err::type,
-               "value.add delta must be an int or float, not " + std::string(delta.type_name())};
-  const Value base = v.is_nil() ? Value(std::int64_t{0}) : v;
-  if (!plain_number(base))
-    return Err{err::type, "cannot add to a value holding a " + std::string(base.type_name()) +
-                              ", not a number"};
-  Value result;
-  if (base.kind() == Value::Kind::integer && delta.kind() == Value::Kind::integer) {
-    // Both fit in [INT64_MIN, UINT64_MAX]; so must the sum (the range msgpack ints cover).
-    __int128 r = wide(base) + wide(delta);
-    if (r > static_cast<__int128>(UINT64_MAX) || r < static_cast<__int128>(INT64_MIN))
-      return Err{err::value, "integer overflow in value.add"};
-    result = r >= 0 ? Value(static_cast<std::uint64_t>(r)) : Value(static_cast<std::int64_t>(r));
-  } else {
-    result = Value(base.as_double() + delta.as_double());
-  }
-  v = result;
+OpResult<Value> add(Value& v, const Value& delta, const Value& limits) {
+  // Computed and checked before the value is replaced: a failing add changes nothing.
+  auto result = number_ops::add(v.is_nil() ? Value(std::int64_t{0}) : v, delta, "the value");
+  if (!result.ok()) return result;
+  if (auto e = number_ops::check_limits(result.value(), limits, "the value")) return *e;
+  v = result.value();
   return result;
 }
 
@@ -188,9 +164,10 @@ Reply set(Ctx& c) {
   return Value();
 }
 
-// value.add delta -> new value | TypeError (not numbers) | ValueError (int overflow)
+// value.add delta [limits] -> new value | TypeError (not numbers; a float beyond int limits)
+//   | ValueError (int overflow; outside the limits)
 Reply add(Ctx& c) {
-  return value_ops::add(value_of(c), c.args[0]);
+  return value_ops::add(value_of(c), c.args[0], c.args.size() > 1 ? c.args[1] : Value());
 }
 
 // value.compare_and_set expected desired -> bool
@@ -240,7 +217,7 @@ void register_value_commands(CommandTable& t) {
   t.add_type("value", make_value);
   t.add("value.get", 0, 0, none, get);
   t.add("value.set", 1, 1, mut, set);
-  t.add("value.add", 1, 1, mut, add);
+  t.add("value.add", 1, 2, mut, add);
   t.add("value.compare_and_set", 2, 2, mut, compare_and_set);
   t.add_type("array", make_array);
   t.add("array.len", 0, 0, none, array_len);

@@ -28,10 +28,10 @@ class ArrayObject : public Object {
 };
 
 namespace value_ops {
-/// Adds `delta` to the number held (nil counts as 0) and returns the new value: int + int stays
-/// int (overflow is a ValueError), a float on either side gives a float; anything else (bool
-/// included) is a TypeError. The value is unchanged on error.
-OpResult<Value> add(Value& v, const Value& delta);
+/// Adds `delta` to the number held (nil counts as 0) and returns the new value, by
+/// number_ops::add's rules; `limits` is the caller's range for the result (see
+/// number_ops::check_limits). The value is unchanged on any error.
+OpResult<Value> add(Value& v, const Value& delta, const Value& limits = Value());
 /// Sets `desired` if the value equals `expected` (Python ==); returns whether it did.
 OpResult<Value> compare_and_set(Value& v, const Value& expected, Value desired);
 }  // namespace value_ops
