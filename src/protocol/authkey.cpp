@@ -17,13 +17,21 @@
 namespace syncmgr::protocol {
 
 std::string read_authkey_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO (or a device) put where the key should be must not hang us in open().
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     throw std::runtime_error("cannot read key file " + path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw std::runtime_error("key file " + path + " is not a regular file");
+  }
+  // Someone else's file is not a key this user chose, even when it is readable (as root).
+  if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    ::close(fd);
+    throw std::runtime_error("key file " + path + " is owned by uid " + std::to_string(st.st_uid) +
+                             ", not by this user (uid " + std::to_string(::geteuid()) +
+                             ") or root");
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     ::close(fd);
@@ -65,8 +73,15 @@ std::string generate_authkey_file() {
     text.push_back(hex[c >> 4]);
     text.push_back(hex[c & 15]);
   }
-  std::string path =
-      base + "/syncmgrd-" + std::to_string(::getpid()) + "-" + text.substr(0, 8) + ".key";
+  // The name tells nothing of the key: it is listed in a shared directory and in the log.
+  unsigned char tag[6];
+  random_bytes(tag, sizeof tag);
+  std::string name;
+  for (unsigned char c : tag) {
+    name.push_back(hex[c >> 4]);
+    name.push_back(hex[c & 15]);
+  }
+  std::string path = base + "/syncmgrd-" + std::to_string(::getpid()) + "-" + name + ".key";
   // O_EXCL: never reuse or follow a file someone else placed there.
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)

@@ -2,9 +2,11 @@
 // conversion. Shared by the daemon (which stores Values) and the client (dynamic values).
 #include "syncmgr/value.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <vector>
 
 #include "syncmgr/errors.hpp"
 
@@ -144,6 +146,84 @@ Map& Value::as_map() {
   return std::get<Map>(v_);
 }
 
+namespace {
+
+/// A map's entries ordered by their key's hash, so keys are matched in O(n log n) rather than by
+/// comparing every pair (two 20,000-entry maps took seconds). Unhashable keys share hash 0.
+class KeyIndex {
+ public:
+  explicit KeyIndex(const Map& m) {
+    entries_.reserve(m.size());
+    for (const auto& kv : m)
+      entries_.emplace_back(hash_of(kv.first), &kv);
+    std::sort(entries_.begin(), entries_.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+  }
+  const std::pair<Value, Value>* find(const Value& key) const {
+    std::size_t h = hash_of(key);
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), h,
+                               [](const auto& e, std::size_t v) { return e.first < v; });
+    for (; it != entries_.end() && it->first == h; ++it)
+      if (it->second->first == key) return it->second;
+    return nullptr;
+  }
+  /// True if two entries have equal keys.
+  bool has_duplicates() const {
+    for (std::size_t i = 0; i < entries_.size(); ++i)
+      for (std::size_t j = i + 1; j < entries_.size() && entries_[j].first == entries_[i].first;
+           ++j)
+        if (entries_[j].second->first == entries_[i].second->first) return true;
+    return false;
+  }
+
+ private:
+  static std::size_t hash_of(const Value& v) { return v.hashable() ? v.hash() : 0; }
+  std::vector<std::pair<std::size_t, const std::pair<Value, Value>*>> entries_;
+};
+
+constexpr std::size_t kSmallMap = 8;  // below this, comparing every pair is cheaper than sorting
+
+// Maps are equal when they hold the same key -> value pairs, whatever their order. Keys within a
+// map are distinct (a decoded map with duplicate keys is refused), so matching each key of one in
+// the other suffices.
+bool maps_equal(const Map& x, const Map& y) noexcept {
+  if (x.size() != y.size()) return false;
+  auto value_of = [&](const Value& key) -> const Value* {
+    for (const auto& [k, v] : y)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  if (x.size() <= kSmallMap) {
+    for (const auto& [k, v] : x) {
+      const Value* other = value_of(k);
+      if (other == nullptr || !(*other == v)) return false;
+    }
+    return true;
+  }
+  try {
+    KeyIndex index(y);
+    for (const auto& [k, v] : x) {
+      const auto* other = index.find(k);
+      if (other == nullptr || !(other->second == v)) return false;
+    }
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;  // equality is noexcept; with no memory for the index, say "not equal"
+  }
+}
+
+bool has_duplicate_keys(const Map& m) {
+  if (m.size() <= kSmallMap) {
+    for (std::size_t i = 0; i < m.size(); ++i)
+      for (std::size_t j = i + 1; j < m.size(); ++j)
+        if (m[i].first == m[j].first) return true;
+    return false;
+  }
+  return KeyIndex(m).has_duplicates();
+}
+
+}  // namespace
+
 bool operator==(const Value& a, const Value& b) noexcept {
   if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
   if (a.v_.index() != b.v_.index()) return false;
@@ -156,23 +236,8 @@ bool operator==(const Value& a, const Value& b) noexcept {
       return std::get<Bytes>(a.v_) == std::get<Bytes>(b.v_);
     case kArray:
       return std::get<Array>(a.v_) == std::get<Array>(b.v_);
-    default: {
-      // Maps are equal when they hold the same key -> value pairs, whatever their order.
-      const Map& x = std::get<Map>(a.v_);
-      const Map& y = std::get<Map>(b.v_);
-      if (x.size() != y.size()) return false;
-      for (const auto& [k, v] : x) {
-        bool found = false;
-        for (const auto& [k2, v2] : y) {
-          if (k == k2) {
-            found = v == v2;
-            break;
-          }
-        }
-        if (!found) return false;
-      }
-      return true;
-    }
+    default:
+      return maps_equal(std::get<Map>(a.v_), std::get<Map>(b.v_));
   }
 }
 
@@ -364,6 +429,10 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
           o.via.map.ptr[i].key.convert(m[i].first);
           o.via.map.ptr[i].val.convert(m[i].second);
         }
+        // Legal msgpack, but a map with two equal keys has no meaning as a dict and breaks
+        // equality ({1:1, 1:2} would not equal itself): refused.
+        if (syncmgr::has_duplicate_keys(m))
+          throw syncmgr::ValueError("a map with duplicate keys is not a valid value");
         v = Value(std::move(m));
         break;
       }

@@ -411,6 +411,10 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
   for (int i = 0; i < argc; ++i) {
     try {
       f[3].via.array.ptr[i].convert(args[static_cast<std::size_t>(i)]);
+    } catch (const syncmgr::ValueError& e) {
+      return fail(id, err::value,
+                  cmd->name + ": argument " + std::to_string(i + 1) + ": " +
+                      std::string(e.what()).substr(e.kind().size() + 2));
     } catch (const std::exception&) {
       return fail(id, err::type,
                   cmd->name + ": argument " + std::to_string(i + 1) +

@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
       } else if (a == "--json") {
         json = true;
       } else if (a.rfind("--", 0) == 0) {
-        usage_error("unknown option '" + a + "'");
+        usage_error("unknown option '" + a.substr(0, a.find('=')) +
+                    "'");  // its value may be secret
       } else {
         rest.push_back(a);
       }

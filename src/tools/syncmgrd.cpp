@@ -26,16 +26,19 @@ const char* kUsage =
     "\n"
     "  --bind ENDPOINT         listen on ENDPOINT (repeatable): tcp://HOST:PORT, tcp://HOST:*\n"
     "                          (any free port), ipc:///path. Default tcp://127.0.0.1:50000.\n"
+    "                          tcp is encrypted (CURVE, keys derived from the shared key); an\n"
+    "                          ipc socket is created 0600 and admits this user's processes\n"
     "                          All interfaces only when asked: --bind tcp://0.0.0.0:50000\n"
     "  --authkey-file FILE     shared key (>= 32 bytes; must not be group/world accessible).\n"
     "                          Default: $SYNCMGR_AUTHKEY_FILE, else a new key is generated into a\n"
-    "                          fresh 0600 file whose path is logged\n"
+    "                          fresh 0600 file whose path is logged,\n"
+    "                          removed when the daemon exits\n"
     "  --max-message-size N    largest accepted message in bytes; K, M, G suffixes (default 64M)\n"
     "  --session-timeout SECS  a client silent this long is dropped and its holdings released\n"
     "                          (default 10)\n"
-    "  --require-frame-macs    MAC every frame on ipc too (by default an ipc client may ask to\n"
-    "                          skip them: its connection's far end proved the key; tcp always\n"
-    "                          MACs every frame)\n"
+    "  --require-frame-macs    MAC every frame after the handshake too (by default a client may\n"
+    "                          ask to skip them: its session is bound to its connection, an ipc\n"
+    "                          socket of this user or a CURVE-encrypted tcp connection)\n"
     "  --ready-file FILE       once listening, write the bound endpoints there, one per line\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
     "  --help                  show this help\n"
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
   tune_allocator();
   server::ServerOptions opts;
   std::string key_file;
+  bool generated_key = false;  // ours to remove at exit
   std::string ready_file;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -140,7 +144,8 @@ int main(int argc, char** argv) {
         die("--log-level must be error, warn, info or debug");
       server::set_log_level(level);
     } else {
-      die("unknown option '" + a + "' (see --help)");
+      // Only the flag's name: its value may be a secret (--authkey=...).
+      die("unknown option '" + flag + "' (see --help)");
     }
   }
   if (opts.binds.empty()) opts.binds.push_back("tcp://127.0.0.1:50000");
@@ -152,6 +157,7 @@ int main(int argc, char** argv) {
     }
     if (key_file.empty()) {
       key_file = protocol::generate_authkey_file();
+      generated_key = true;
       SYNCMGR_LOG(info, "no key given: generated a new key in %s (mode 0600); give it to clients",
                   key_file.c_str());
     }
@@ -171,9 +177,9 @@ int main(int argc, char** argv) {
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) die(std::string("signalfd: ") + std::strerror(errno), 1);
 
-  raise_open_file_limit();
   try {
     server::Server srv(opts);
+    raise_open_file_limit();
     if (!ready_file.empty()) {
       std::string tmp = ready_file + ".tmp";
       {
@@ -188,8 +194,11 @@ int main(int argc, char** argv) {
                 key_file.c_str());
     srv.run(sfd);
   } catch (const std::exception& e) {
+    if (generated_key) ::unlink(key_file.c_str());
     die(e.what(), 1);
   }
+  // A key this daemon generated is of no use once it is gone; nothing of it stays in /tmp.
+  if (generated_key) ::unlink(key_file.c_str());
   close(sfd);
   return 0;
 }

@@ -345,6 +345,8 @@ class LoopbackCapture {
     REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
     timeval tv{0, 20000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int size = 64 << 20;  // no packet dropped while the machine is busy
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
     thread_ = std::thread([this] {
       std::vector<char> buf(1 << 17);
       while (!stop_) {

@@ -252,6 +252,26 @@ TEST_CASE(
   CHECK(RawClient::refusal(*r)->first == "AuthenticationError");
   CHECK(c.call(ping(8), 21).size() == 1);
   CHECK(d.log().find("replayed or reordered") != std::string::npos);
+
+  // A flood of replays is answered a bounded number of times and logged a few times, not once a
+  // frame (10,000 replays made 10,000 log lines); the session still works after it.
+  std::string replay = c.sealed(ping(9), 21);
+  for (int i = 0; i < 10000; ++i)
+    c.send(replay);
+  c.socket().set(zmq::sockopt::rcvtimeo, 500);
+  int refusals = 0;
+  while (auto f = c.recv()) {
+    CHECK(RawClient::refusal(*f));
+    ++refusals;
+  }
+  CHECK(refusals <= 100);
+  c.socket().set(zmq::sockopt::rcvtimeo, 5000);
+  CHECK(c.call(ping(10), 22).size() >= 1);
+  std::size_t lines = 0;
+  for (auto at = d.log().find("replayed or reordered"); at != std::string::npos;
+       at = d.log().find("replayed or reordered", at + 1))
+    ++lines;
+  CHECK(lines <= 3);
 }
 
 TEST_CASE(

@@ -102,3 +102,46 @@ TEST_CASE("ext values are refused") {
   auto oh = msgpack::unpack(buf.data(), buf.size());
   CHECK_THROWS_AS(oh.get().as<Value>(), msgpack::type_error);
 }
+
+TEST_CASE("maps with duplicate keys are refused at decode") {
+  // Legal msgpack, but {1: 1, 1: 2} would not even equal itself, and {1: 1, 1: 1} would equal
+  // {1: 1, 2: 2} (found by an adversary: compare_and_set misbehaved). Here: {0: 0, ..., 0.0: 2}.
+  for (int n : {2, 50}) {
+    CAPTURE(n);
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_map(static_cast<std::uint32_t>(n));
+    for (int i = 0; i < n - 1; ++i) {
+      pk.pack(i);
+      pk.pack(i);
+    }
+    pk.pack(0.0);  // equal to the key 0 (Python equality)
+    pk.pack(2);
+    auto oh = msgpack::unpack(buf.data(), buf.size());
+    CHECK_THROWS_AS(oh.get().as<Value>(), syncmgr::ValueError);
+  }
+}
+
+TEST_CASE("large maps compare by content, whatever their order") {
+  Map a(20000), b(20000);
+  for (int i = 0; i < 20000; ++i) {
+    a[static_cast<std::size_t>(i)] = {i, i * 7};
+    b[static_cast<std::size_t>(i)] = {19999 - i, (19999 - i) * 7};
+  }
+  a.emplace_back(Value(Array{1, "x"}), Value(1));  // an array key among them
+  b.emplace_back(Value(Array{1, "x"}), Value(1));
+  CHECK(Value(a) == Value(b));
+  Map c = b;
+  c[123].second = Value(-5);
+  CHECK_FALSE(Value(a) == Value(c));
+  Map d = b;
+  d[7].first = Value(-1);  // same size, one key differs
+  CHECK_FALSE(Value(a) == Value(d));
+  // Unhashable keys (maps) are matched too.
+  Map e{{Value(Map{{1, 2}}), 1}}, f{{Value(Map{{1, 2}}), 1}};
+  for (int i = 0; i < 20; ++i) {
+    e.push_back({i, i});
+    f.push_back({19 - i, 19 - i});
+  }
+  CHECK(Value(e) == Value(f));
+}

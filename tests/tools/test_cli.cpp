@@ -556,6 +556,15 @@ TEST_CASE("syncmgrd flags: bad flags are refused with one line") {
   CHECK(bad_level.code != 0);
   CHECK(bad_level.code != 124);
   CHECK(count_lines(bad_level.err) == 1);
+
+  // A flag that is not one names itself, never its value: it may be a key typed by mistake.
+  Result secret = daemon_raw({"--authkey=hunter2-very-secret-key-material-0123456789"});
+  CHECK(secret.code != 0);
+  CHECK(secret.err.find("--authkey") != std::string::npos);
+  CHECK(secret.err.find("hunter2") == std::string::npos);
+  Result cli_secret = cli_raw({"--authkey=hunter2-very-secret-key-material-0123456789", "ping"});
+  CHECK(cli_secret.code == 2);
+  CHECK(cli_secret.err.find("hunter2") == std::string::npos);
 }
 
 TEST_CASE("syncmgrd flags: an endpoint already bound is refused") {
@@ -601,6 +610,24 @@ TEST_CASE("syncmgrd flags: key files are checked") {
   CHECK(too_short.code != 0);
   CHECK(too_short.code != 124);
   CHECK(too_short.err.find("32") != std::string::npos);
+
+  // A FIFO where the key should be is refused at once (opening it used to wait for a writer).
+  std::string fifo = dir.file("fifo-key");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Result from_fifo = daemon_raw({"--bind", "tcp://127.0.0.1:*", "--authkey-file", fifo});
+  INFO("fifo: " << from_fifo.err);
+  CHECK(from_fifo.code != 0);
+  CHECK(from_fifo.code != 124);
+  CHECK(from_fifo.err.find("not a regular file") != std::string::npos);
+
+  // A key file owned by another user is not this user's key, even where it can be read.
+  std::string foreign = testsupport::write_key_file(dir, "foreign-key");
+  REQUIRE(::chown(foreign.c_str(), 65534, 65534) == 0);
+  Result owned = daemon_raw({"--bind", "tcp://127.0.0.1:*", "--authkey-file", foreign});
+  INFO("foreign: " << owned.err);
+  CHECK(owned.code != 0);
+  CHECK(owned.code != 124);
+  CHECK(owned.err.find("owned by uid 65534") != std::string::npos);
 
   // The environment variable is honoured like the flag.
   Result env = sh(std::string(kLimit) + "env SYNCMGR_AUTHKEY_FILE=" + quote(open_key) + " " +
@@ -658,6 +685,10 @@ TEST_CASE("syncmgrd flags: without a key, a new key file is generated") {
   CHECK(S_ISREG(st.st_mode));
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(st.st_size >= 32);
+  // Its name, listed in a shared directory and in the log, tells nothing of the key.
+  std::string key_text = slurp(key_path);
+  CHECK(key_path.find(key_text.substr(0, 6)) == std::string::npos);
+  CHECK(text.find(key_text.substr(0, 6)) == std::string::npos);
 
   {
     syncmgr::Options o;
@@ -677,4 +708,6 @@ TEST_CASE("syncmgrd flags: without a key, a new key file is generated") {
   int status = daemon.wait(std::chrono::seconds(10));
   CHECK(status != -1);
   CHECK(exited_cleanly(status));
+  // Nothing is left behind: the key was the daemon's own.
+  CHECK_FALSE(std::filesystem::exists(key_path));
 }

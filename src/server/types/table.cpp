@@ -168,9 +168,28 @@ void Table::clear() {
   used_slots_ = 0;
 }
 
+namespace {
+
+bool contains_nan(const Value& v) {
+  if (v.kind() == Value::Kind::floating) return std::isnan(v.as_double());
+  if (v.kind() != Value::Kind::array) return false;
+  for (const auto& e : v.as_array())
+    if (contains_nan(e)) return true;
+  return false;
+}
+
+}  // namespace
+
 std::optional<Err> check_hashable(const Value& key) {
-  if (key.hashable()) return std::nullopt;
-  return Err{err::type, "unhashable key type: '" + std::string(key.type_name()) + "'"};
+  if (!key.hashable())
+    return Err{err::type, "unhashable key type: '" + std::string(key.type_name()) + "'"};
+  // NaN never equals itself: such a key could be stored but never found, read or deleted again,
+  // and every one of them would share one probe chain (20,000 took seconds).
+  if (contains_nan(key))
+    return Err{err::value,
+               "a key containing NaN is refused: NaN never equals itself, so the "
+               "entry could never be found again"};
+  return std::nullopt;
 }
 
 namespace table_ops {
