@@ -180,6 +180,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string client_nonce_;
   std::string server_nonce_;
   bool awaiting_welcome_ = false;
+  bool ever_established_ = false;  // a later handshake that fails is not the end of the connection
   const bool want_frame_macs_;
   const bool tcp_;          // CURVE-encrypted, frames sent in parts
   bool frame_macs_ = true;  // as the welcome settled it

@@ -129,7 +129,7 @@ void Connection::on_challenge(const Header& h, std::string_view frame) {
                "authentication failed: the daemon at " + endpoint_ +
                    " failed to prove it knows this client's key (the keys differ, or the peer is "
                    "not the daemon you meant)",
-               true, false);
+               !ever_established_, false);
     return;
   }
   session_ = h.session;
@@ -169,6 +169,7 @@ void Connection::on_welcome(const Header& h, std::string_view frame) {
     return;
   }
   awaiting_welcome_ = false;
+  ever_established_ = true;
   frame_macs_ = macs || want_frame_macs_;  // never fewer MACs than we asked for
   last_sent_ = Clock::now();
   {
@@ -207,8 +208,11 @@ void Connection::on_refused(const Header& h, std::string_view frame) {
     return;
   }
   if (in_handshake && (kind == err::auth || kind == err::protocol)) {
-    // Wrong key, a lockout, or a protocol version the daemon does not speak: retrying cannot help.
-    fail_calls(kind, message, true, false);
+    // Wrong key, or a protocol version the daemon does not speak: on a first connection retrying
+    // cannot help. A connection that worked before fails the calls waiting now but keeps trying
+    // (the handshake timer): its daemon may be back with the right key later, and a refusal of a
+    // stale handshake (one that expired during a stall) must not end a long-lived client.
+    fail_calls(kind, message, !ever_established_, false);
   }
   // Other refusals concern a single frame (e.g. one corrupted in transit); its calls time out.
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <thread>
 #include <vector>
@@ -192,6 +193,50 @@ TEST_CASE("liveness: clients blocked on a daemon that dies get ConnectionError, 
       m.Queue("again").put(1);
       worked = m.Queue("again").get<int>() == 1;
     } catch (const ConnectionError&) {
+    }
+  }
+  CHECK(worked);
+}
+
+TEST_CASE("liveness: a client whose daemon comes back with another key fails calls, not for good") {
+  Daemon d;
+  auto opts = d.options(d.ipc());
+  opts.timeout = std::chrono::seconds(3);
+  Manager m(opts);
+  m.dict("d").set("k", 1);
+  std::string right;
+  {
+    std::ifstream in(d.key_file());
+    std::getline(in, right);
+  }
+  auto write_key = [&](const std::string& key) {
+    std::ofstream out(d.key_file(), std::ios::trunc);
+    out << key << "\n";
+  };
+  write_key(std::string(64, 'f'));
+  d.restart();  // the same endpoint, another key: this client cannot authenticate any more
+  // The first call finds its session gone; the ones after it meet the failed handshake.
+  bool refused = false;
+  for (int i = 0; i < 20 && !refused; ++i) {
+    try {
+      m.ping();
+    } catch (const AuthenticationError&) {
+      refused = true;
+    } catch (const ConnectionError&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  CHECK(refused);
+  write_key(right);
+  d.restart();
+  // The same Manager works again once its daemon knows its key: the failure was not final.
+  bool worked = false;
+  for (int i = 0; i < 10 && !worked; ++i) {
+    try {
+      m.dict("again").set("k", 2);
+      worked = m.dict("again").get<int>("k") == 2;
+    } catch (const Error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   }
   CHECK(worked);
