@@ -568,3 +568,47 @@ TEST_CASE("wire: a client may drop frame MACs on ipc and tcp; --require-frame-ma
     CHECK(dict.get<Bytes>("big").data == big);
   }
 }
+
+TEST_CASE("wire: a crashed client's session cannot be taken over by reusing its routing id") {
+  // Found by an adversary: after an ipc client without frame MACs died, a local process that
+  // reused its routing identity (libzmq's were predictable) and its session id (logged) had its
+  // frames executed as that session until the session expired.
+  Daemon d({"--session-timeout", "30"});
+  Manager owner(d.options(d.ipc()));
+  owner.dict("owned").set("k", std::string("mine"));
+  const std::string routing_id = "victim-routing-id";
+  std::uint64_t session = 0;
+  {
+    zmq::context_t ctx;
+    RawClient victim(ctx, d.ipc(), read_file(d.key_file()));
+    victim.socket().set(zmq::sockopt::routing_id, routing_id);
+    // The id applies to connections made after it is set: reconnect with it.
+    victim.socket().disconnect(d.ipc());
+    victim.socket().connect(d.ipc());
+    msgpack::object_handle keep;
+    CHECK(RawClient::params(victim.handshake(false, false), keep).at("frame_macs").as<bool>() ==
+          false);
+    session = victim.session();
+  }  // closed without a goodbye, as a crash would
+  std::string del = pack_request(1, "dict.del", "owned", [](auto& pk) {
+    pk.pack_array(1);
+    pk.pack(std::string("k"));
+  });
+  zmq::context_t ctx;
+  // Once the victim's connection is gone its routing id is free to claim; retry until it is.
+  std::optional<std::string> answer;
+  for (int i = 0; i < 50 && !answer; ++i) {
+    RawClient thief(ctx, d.ipc(), std::string(32, 'x'));
+    thief.socket().set(zmq::sockopt::routing_id, routing_id);
+    thief.socket().disconnect(d.ipc());
+    thief.socket().set(zmq::sockopt::rcvtimeo, 200);
+    thief.socket().connect(d.ipc());
+    thief.send(make_frame(
+        Header{kProtocolVersion, FrameType::request, Direction::to_daemon, session, 5}, del));
+    answer = thief.recv();
+  }
+  REQUIRE(answer);
+  REQUIRE(RawClient::refusal(*answer));
+  CHECK(RawClient::refusal(*answer)->first == "SessionError");
+  CHECK(owner.dict("owned").get<std::string>("k") == "mine");
+}
