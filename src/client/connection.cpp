@@ -31,6 +31,22 @@ constexpr auto kCancelGrace = std::chrono::milliseconds(5000);
 constexpr auto kDeferLimit = std::chrono::milliseconds(1);
 constexpr std::size_t kMaxDeferred = 256;
 
+// libzmq fails a call with EINTR when a signal arrives while it runs its pending commands, even a
+// non-blocking one, and before it has taken or given any message; cppzmq throws that. A program
+// with a SIGALRM or SIGCHLD handler (or a profiler) gets such signals at any time, so every call on
+// the socket is made again rather than letting the error escape the pump (which left the pump
+// taken and every later call waiting, or aborted the background thread).
+template <typename F>
+auto retry_eintr(F&& f) {
+  for (;;) {
+    try {
+      return f();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
 }  // namespace
 
 std::string Connection::server_request(std::string_view op, std::optional<std::uint64_t> arg) {
@@ -206,11 +222,18 @@ bool Connection::wait(PendingCall& call, std::optional<Clock::time_point> until)
       // Drive the socket ourselves: our reply wakes us straight from zmq_poll.
       pumping_ = true;
       lock.unlock();
-      for (;;) {
-        pump_once(until);
-        lock.lock();
-        if (call.done || passed()) break;
-        lock.unlock();
+      try {
+        for (;;) {
+          pump_once(until);
+          lock.lock();
+          if (call.done || passed()) break;
+          lock.unlock();
+        }
+      } catch (...) {
+        // Whatever went wrong, the socket must not be left without a driver.
+        if (!lock.owns_lock()) lock.lock();
+        release_pump(lock);
+        throw;
       }
       release_pump(lock);
       if (passed()) break;
@@ -314,7 +337,7 @@ bool Connection::send_raw(std::string frame) {
   last_sent_ = Clock::now();
   if (!tcp_ || frame.size() <= protocol::kWirePartSize) {
     zmq::message_t msg = protocol::frame_message(std::move(frame));
-    return dealer_.send(msg, zmq::send_flags::dontwait).has_value();
+    return retry_eintr([&] { return dealer_.send(msg, zmq::send_flags::dontwait); }).has_value();
   }
   // In parts, which share the frame rather than copy it: ZeroMQ frees it with the last part.
   auto shared = std::make_shared<std::string>(std::move(frame));
@@ -329,7 +352,7 @@ bool Connection::send_raw(std::string frame) {
     auto flags =
         last ? zmq::send_flags::dontwait : zmq::send_flags::dontwait | zmq::send_flags::sndmore;
     // ZeroMQ takes a message's parts all or none: only the first can fail (not connected).
-    if (!dealer_.send(part, flags)) return false;
+    if (!retry_eintr([&] { return dealer_.send(part, flags); })) return false;
   }
   return true;
 }
@@ -351,13 +374,20 @@ void Connection::background() {
       pumping_ = true;
       lock.unlock();
       // One round for timers and queued frames; during a handshake, stay until it settles.
-      pump_once(Clock::now());
-      for (;;) {
-        lock.lock();
-        bool settle = !linked() && state_ != State::failed && !stop_ && sleepers_ == 0;
-        lock.unlock();
-        if (!settle) break;
-        pump_once(Clock::now() + std::chrono::milliseconds(100));
+      try {
+        pump_once(Clock::now());
+        for (;;) {
+          lock.lock();
+          bool settle = !linked() && state_ != State::failed && !stop_ && sleepers_ == 0;
+          lock.unlock();
+          if (!settle) break;
+          pump_once(Clock::now() + std::chrono::milliseconds(100));
+        }
+      } catch (const std::exception& e) {
+        // An exception here would end the process (std::terminate): fail the calls instead.
+        if (lock.owns_lock()) lock.unlock();
+        fail_calls("ConnectionError", std::string("the connection to syncmgrd failed: ") + e.what(),
+                   true, false);
       }
       lock.lock();
       release_pump(lock);
@@ -396,7 +426,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
   // events twice; instead: one events check (which also runs ZeroMQ's pending commands), and only
   // when no frame is ready, one poll(2) on the socket's notification fd and the eventfd. The fd is
   // edge-triggered, which is why the events check must come right before the poll.
-  bool ready = (dealer_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  bool ready = (retry_eintr([&] { return dealer_.get(zmq::sockopt::events); }) & ZMQ_POLLIN) != 0;
   if (!ready) {
     pollfd fds[] = {{dealer_.get(zmq::sockopt::fd), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     if (::poll(fds, 2, static_cast<int>(wait.count())) > 0 && (fds[1].revents & POLLIN)) {
@@ -406,7 +436,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
   }
   for (;;) {
     zmq::message_t msg;
-    if (!dealer_.recv(msg, zmq::recv_flags::dontwait)) break;
+    if (!retry_eintr([&] { return dealer_.recv(msg, zmq::recv_flags::dontwait); })) break;
     if (msg.more()) continue;  // we never expect multipart; skip extra parts
     on_frame(msg);
   }
