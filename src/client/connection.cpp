@@ -400,8 +400,11 @@ void Connection::background() {
     // While calls are in flight, look in every few ms: deferred requests then need no wake-up.
     if (!calls_.empty()) until = std::min(until, now + 2 * kDeferLimit);
     background_wake_at_ = until;
-    background_cv_.wait_until(lock, until,
-                              [&] { return stop_ || (needs_background_ && !pumping_); });
+    // Woken early also when a deferred request's flush deadline now comes before `until` (submit
+    // set it after this thread chose `until`): then the loop chooses again.
+    background_cv_.wait_until(lock, until, [&] {
+      return stop_ || (!pumping_ && (needs_background_ || (flush_by_ && *flush_by_ < until)));
+    });
   }
   // Nobody else can pump now: the last owner is gone. Say goodbye so the daemon frees the session
   // (and our temporary objects) now, not at expiry.

@@ -230,3 +230,20 @@ TEST_CASE("signals: a program taking signals at 5 kHz neither wedges nor fails a
     CHECK(code == 0);
   }
 }
+
+TEST_CASE("async: a request nobody waits for goes out within milliseconds on an idle connection") {
+  // Found by review: issued on an idle connection and never waited for, an async request sat in
+  // the queue until the background thread's next heartbeat (~3.2 s), not the documented 1 ms.
+  Daemon d;
+  Manager writer(d.options(d.ipc())), reader(d.options(d.ipc()));
+  auto w = writer.dict("late"), r = reader.dict("late");
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(200ms);  // the writer's connection is idle: no call in flight
+    auto t0 = std::chrono::steady_clock::now();
+    auto f = w.async_set("k", i);  // not waited for
+    while (r.get("k", -1) != i && testsupport::seconds_since(t0) < 5)
+      std::this_thread::sleep_for(1ms);
+    CHECK(testsupport::seconds_since(t0) < 0.5);
+    f.get();
+  }
+}
