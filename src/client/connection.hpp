@@ -178,6 +178,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t out_seq_ = 0;
   std::uint64_t in_seq_ = 0;
   std::string client_nonce_;
+  std::deque<std::string> hello_nonces_;  // of the hellos sent since the last welcome
   std::string server_nonce_;
   bool awaiting_welcome_ = false;
   bool ever_established_ = false;  // a later handshake that fails is not the end of the connection

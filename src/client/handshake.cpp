@@ -20,6 +20,7 @@ namespace {
 
 constexpr auto kHandshakeRetry = std::chrono::milliseconds(2000);
 constexpr auto kConnectPoll = std::chrono::milliseconds(10);
+constexpr std::size_t kRememberedHellos = 8;
 
 std::string_view tag_view(const protocol::Tag& t) {
   return std::string_view(reinterpret_cast<const char*>(t.data()), t.size());
@@ -89,6 +90,10 @@ void Connection::start_handshake() {
   awaiting_welcome_ = false;
   client_nonce_.assign(protocol::kNonceSize, '\0');
   protocol::random_bytes(client_nonce_.data(), client_nonce_.size());
+  // Earlier hellos of this attempt may still be answered (the daemon stalled while we retried):
+  // their challenges are checked against their own nonces.
+  hello_nonces_.push_back(client_nonce_);
+  if (hello_nonces_.size() > kRememberedHellos) hello_nonces_.pop_front();
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
   pk.pack_array(want_frame_macs_ ? 2 : 3);
@@ -121,9 +126,17 @@ void Connection::on_challenge(const Header& h, std::string_view frame) {
     return;
   }
   if (server_nonce.size() != protocol::kNonceSize || proof.size() != protocol::kTagSize) return;
-  protocol::HandshakeInputs in{client_nonce_, server_nonce, h.session};
-  protocol::Tag expected = protocol::server_proof(authkey_mac_, in);
-  if (!protocol::tags_equal(reinterpret_cast<const unsigned char*>(proof.data()), expected)) {
+  // The challenge answers one of our recent hellos: the one whose nonce its proof covers.
+  const std::string* nonce = nullptr;
+  for (const auto& n : hello_nonces_) {
+    protocol::Tag expected =
+        protocol::server_proof(authkey_mac_, protocol::HandshakeInputs{n, server_nonce, h.session});
+    if (protocol::tags_equal(reinterpret_cast<const unsigned char*>(proof.data()), expected)) {
+      nonce = &n;
+      break;
+    }
+  }
+  if (nonce == nullptr) {
     // Never answer a peer that cannot prove it knows the key: it may be collecting proofs.
     fail_calls("AuthenticationError",
                "authentication failed: the daemon at " + endpoint_ +
@@ -132,6 +145,8 @@ void Connection::on_challenge(const Header& h, std::string_view frame) {
                !ever_established_, false);
     return;
   }
+  client_nonce_ = *nonce;
+  protocol::HandshakeInputs in{client_nonce_, server_nonce, h.session};
   session_ = h.session;
   server_nonce_ = server_nonce;
   session_mac_.emplace(protocol::session_key(authkey_mac_, in));
@@ -170,6 +185,7 @@ void Connection::on_welcome(const Header& h, std::string_view frame) {
   }
   awaiting_welcome_ = false;
   ever_established_ = true;
+  hello_nonces_.clear();
   frame_macs_ = macs || want_frame_macs_;  // never fewer MACs than we asked for
   last_sent_ = Clock::now();
   {
@@ -193,6 +209,12 @@ void Connection::on_refused(const Header& h, std::string_view frame) {
     return;
   }
   bool in_handshake = !session_mac_ || awaiting_welcome_;
+  if (kind == err::session && in_handshake) {
+    // Our auth answered a challenge the daemon no longer holds (a newer hello replaced it, or it
+    // expired while the daemon stalled): start again; nothing has failed.
+    if (awaiting_welcome_ && h.session == session_) start_handshake();
+    return;
+  }
   if (kind == err::session) {
     if (h.session == session_ && !in_handshake) {
       // The daemon restarted or expired us: what it held for this session (objects, parked calls)

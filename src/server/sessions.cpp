@@ -161,7 +161,11 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
   if (it == pending_.end() || now > it->second.deadline || it->second.conn != conn) {
     // Another connection's handshake is left alone: only its own connection may answer it.
     if (it != pending_.end() && it->second.conn == conn) drop_pending(h.session);
-    return {refuse(h.session, err::auth, "no handshake in progress for this session (expired?)")};
+    // SessionError, not an authentication failure: the client handshakes again (its challenge
+    // expired, or a newer hello of its connection replaced it).
+    return {refuse(h.session, err::session,
+                   "no handshake in progress for this session (expired, or replaced by a newer "
+                   "hello); handshake again")};
   }
   Pending p = std::move(it->second);
   drop_pending(h.session);  // one attempt per challenge: a wrong proof cannot be retried against it

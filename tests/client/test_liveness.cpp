@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <set>
@@ -240,4 +241,41 @@ TEST_CASE("liveness: a client whose daemon comes back with another key fails cal
     }
   }
   CHECK(worked);
+}
+
+TEST_CASE("liveness: after a daemon stall, clients re-handshake without spurious errors") {
+  // Found by review: after a stall longer than the handshake retry (2 s), the daemon answered the
+  // queued hello retries one by one; each challenge was checked against the newest hello's nonce
+  // only, failed, and surfaced as "the daemon failed to prove it knows this client's key": a
+  // client that reads AuthenticationError as "wrong key" would exit.
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options(d.ipc()));
+  std::atomic<bool> stop{false};
+  std::atomic<int> auth_errors{0}, other_errors{0}, ok{0};
+  std::thread caller([&] {
+    while (!stop) {
+      try {
+        m.ping();
+        ++ok;
+      } catch (const AuthenticationError&) {
+        ++auth_errors;
+      } catch (const Error&) {
+        ++other_errors;  // ConnectionError while the daemon is stopped: expected
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(::kill(d.pid(), SIGSTOP) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(6500));  // several hello retries queue up
+  REQUIRE(::kill(d.pid(), SIGCONT) == 0);
+  int before = ok;
+  auto t0 = std::chrono::steady_clock::now();
+  while (ok == before && testsupport::seconds_since(t0) < 10)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  stop = true;
+  caller.join();
+  CHECK(ok > before);  // it works again
+  CHECK(auth_errors == 0);
 }
