@@ -90,6 +90,11 @@ class Manager {
   syncmgr::Value stats();
   /// Asks the daemon to exit.
   void shutdown();
+  /// Ends this client's session now, as the destructor does: the daemon releases what it held
+  /// (locks, permits, temporary objects) at once rather than when the session times out. Later
+  /// calls through this Manager or its proxies throw ConnectionError. Call it before a process
+  /// exits without running destructors (std::exit from a worker, a fork()ed child's _exit).
+  void close();
 
   /// Low-level call of any daemon operation (see docs/PROTOCOL.md); returns the raw result.
   template <class T = syncmgr::Value, class... A>

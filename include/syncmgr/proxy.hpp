@@ -78,6 +78,8 @@ class Client {
   void post(std::string_view op, std::string_view target, const msgpack::sbuffer& args);
 
   const Options& options() const { return options_; }
+  /// See Manager::close.
+  void close();
 
  private:
   Connection& connection();

@@ -47,6 +47,25 @@ auto retry_eintr(F&& f) {
   }
 }
 
+// One ZeroMQ context per process, shared by its connections. A context is an I/O thread, a reaper
+// thread and several descriptors: a process that opened dozens of Managers, each with a context of
+// its own, ran out of files inside libzmq, which aborts there. A fork()ed child makes its own: the
+// parent's threads do not exist in it, so the parent's context must never be used or destroyed
+// there (the child's inherited connections keep it, leaked on purpose; see Client).
+std::shared_ptr<zmq::context_t> process_context() {
+  static std::mutex mu;
+  static std::weak_ptr<zmq::context_t> shared;
+  static pid_t owner = 0;
+  std::lock_guard lock(mu);
+  auto ctx = shared.lock();
+  if (!ctx || owner != ::getpid()) {
+    ctx = std::make_shared<zmq::context_t>(1);
+    shared = ctx;
+    owner = ::getpid();
+  }
+  return ctx;
+}
+
 }  // namespace
 
 std::string Connection::server_request(std::string_view op, std::optional<std::uint64_t> arg) {
@@ -66,13 +85,11 @@ Connection::Connection(std::string endpoint, std::string authkey,
                        std::chrono::milliseconds connect_timeout, bool frame_macs)
     : endpoint_(std::move(endpoint)),
       authkey_(std::move(authkey)),
-      context_(1),
-      dealer_(context_, zmq::socket_type::dealer),
+      context_(process_context()),
+      dealer_(*context_, zmq::socket_type::dealer),
       authkey_mac_(authkey_),
       want_frame_macs_(frame_macs),
       tcp_(protocol::is_tcp_endpoint(endpoint_)) {
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) throw ConnectionError(std::string("eventfd: ") + std::strerror(errno));
   if (tcp_) {
     // tcp is encrypted with CURVE, both keypairs derived from the shared key (protocol/curve.hpp).
     auto keys = protocol::derive_curve_keys(authkey_);
@@ -81,7 +98,7 @@ Connection::Connection(std::string endpoint, std::string authkey,
     dealer_.set(zmq::sockopt::curve_secretkey, keys.client_secret);
   }
   // Watched until the handshake settles, so that a failure says why (see HandshakeWatch).
-  HandshakeWatch watch(context_, dealer_);
+  HandshakeWatch watch(*context_, dealer_);
   // immediate: queue nothing for a peer that is not connected, so no stale handshake frame is
   // delivered to a daemon that comes up later.
   dealer_.set(zmq::sockopt::immediate, 1);
@@ -94,9 +111,11 @@ Connection::Connection(std::string endpoint, std::string authkey,
   try {
     dealer_.connect(endpoint_);
   } catch (const zmq::error_t& e) {
-    ::close(wake_fd_);
     throw ConnectionError("cannot connect to " + endpoint_ + ": " + e.what());
   }
+  // The last resource taken before the threads start: members release the rest if this throws.
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw ConnectionError(std::string("eventfd: ") + std::strerror(errno));
   last_received_ = Clock::now();
   start_handshake();  // this thread is the pump until the background thread exists
   background_ = std::thread([this] { background(); });
@@ -123,11 +142,28 @@ Connection::Connection(std::string endpoint, std::string authkey,
 std::shared_ptr<Connection> Connection::open(std::string endpoint, std::string authkey,
                                              std::chrono::milliseconds connect_timeout,
                                              bool frame_macs) {
-  return std::make_shared<Connection>(std::move(endpoint), std::move(authkey), connect_timeout,
-                                      frame_macs);
+  std::string where = endpoint;
+  try {
+    return std::make_shared<Connection>(std::move(endpoint), std::move(authkey), connect_timeout,
+                                        frame_macs);
+  } catch (const zmq::error_t& e) {
+    // Typically EMFILE: the process is out of file descriptors.
+    throw ConnectionError("cannot open a connection to " + where + ": " + e.what());
+  }
 }
 
 Connection::~Connection() {
+  close();
+  ::close(wake_fd_);
+}
+
+void Connection::close() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+  }
+  // Calls in flight fail and new ones are refused; the background thread then says goodbye.
+  fail_calls("ConnectionError", "the Manager was closed", true, false);
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -135,7 +171,6 @@ Connection::~Connection() {
   }
   wake_pump();
   background_.join();
-  ::close(wake_fd_);
 }
 
 void Connection::wake_pump() {
@@ -406,14 +441,42 @@ void Connection::background() {
       return stop_ || (!pumping_ && (needs_background_ || (flush_by_ && *flush_by_ < until)));
     });
   }
-  // Nobody else can pump now: the last owner is gone. Say goodbye so the daemon frees the session
-  // (and our temporary objects) now, not at expiry.
+  // Once a thread still driving the socket lets go (its call has failed, see close), the socket is
+  // this thread's for good. Say goodbye so the daemon frees the session (and our temporary
+  // objects) now, not at expiry.
+  background_cv_.wait(lock, [&] { return !pumping_; });
+  pumping_ = true;
   lock.unlock();
   if (linked()) {
     flush_outbox();
     send_sealed(server_request("server.bye"));
+    await_bye();
   }
   dealer_.close();
+}
+
+void Connection::await_bye() {
+  // The context is the process's and outlives this socket, so closing the socket does not wait for
+  // the goodbye to leave (linger applies when a context ends), and a process that exits next would
+  // lose it. The daemon answers frames in order: any reply from now on means it has the goodbye.
+  auto until = Clock::now() + std::chrono::milliseconds(500);
+  try {
+    while (Clock::now() < until) {
+      if (retry_eintr([&] { return dealer_.get(zmq::sockopt::events); }) & ZMQ_POLLIN) {
+        zmq::message_t msg;
+        while (retry_eintr([&] { return dealer_.recv(msg, zmq::recv_flags::dontwait); })) {
+          auto h = protocol::read_header(std::string_view(msg.data<char>(), msg.size()));
+          if (h && h->type == FrameType::reply && h->session == session_) return;
+        }
+        continue;
+      }
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+      pollfd fd{dealer_.get(zmq::sockopt::fd), POLLIN, 0};
+      (void)::poll(&fd, 1, static_cast<int>(std::max<long long>(left, 1)));
+    }
+  } catch (const zmq::error_t&) {
+    // The socket is going away regardless.
+  }
 }
 
 void Connection::pump_once(std::optional<Clock::time_point> limit) {

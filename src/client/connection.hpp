@@ -71,7 +71,7 @@ class HandshakeWatch {
 
  private:
   zmq::socket_t& socket_;
-  zmq::socket_t monitor_;
+  std::optional<zmq::socket_t> monitor_;
   bool watching_ = false;
   int connected_ = 0;
   int failed_ = 0;
@@ -109,11 +109,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void post(std::string request);
 
   const std::string& endpoint() const { return endpoint_; }
+  /// Ends the session now (server.bye) and closes the socket; calls in flight and later ones fail
+  /// with ConnectionError. Idempotent; the destructor does it too.
+  void close();
 
  private:
   /// A packed server.* request the connection sends on its own (heartbeat, bye, cancel).
   std::string server_request(std::string_view op, std::optional<std::uint64_t> arg = {});
   void background();
+  /// After server.bye: waits (briefly) until the daemon has it.
+  void await_bye();
   /// Queues a frame's worth of work and makes sure a pump sends it: the caller becomes the pump
   /// for a moment if none is running, else the running pump is woken.
   /// `defer`: an async call or a post, which may wait briefly to share a frame.
@@ -170,7 +175,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int wake_fd_ = -1;
 
   // The pump's: touched only by the thread that holds pumping_ (mu_ orders the hand-overs).
-  zmq::context_t context_;
+  std::shared_ptr<zmq::context_t> context_;  // the process's (process_context in the .cpp)
   zmq::socket_t dealer_;
   protocol::Hmac authkey_mac_;
   std::optional<protocol::Hmac> session_mac_;

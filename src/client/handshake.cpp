@@ -1,6 +1,7 @@
 // The client side of the handshake (docs/PROTOCOL.md, "Handshake"): hello, the daemon's proof
 // checked before we prove anything ourselves, the session key, the welcome's parameters, and the
 // refusals that end or restart a session. Runs on the pump, like the rest of the connection.
+#include <atomic>
 #include <cstring>
 #include <map>
 
@@ -28,16 +29,25 @@ std::string_view tag_view(const protocol::Tag& t) {
 
 }  // namespace
 
-HandshakeWatch::HandshakeWatch(zmq::context_t& ctx, zmq::socket_t& socket)
-    : socket_(socket), monitor_(ctx, zmq::socket_type::pair) {
-  const char* endpoint = "inproc://syncmgr.connection.monitor";
+HandshakeWatch::HandshakeWatch(zmq::context_t& ctx, zmq::socket_t& socket) : socket_(socket) {
+  // Connections share the process's context: each watch needs an endpoint of its own.
+  static std::atomic<std::uint64_t> next{0};
+  std::string endpoint = "inproc://syncmgr.connection.monitor." + std::to_string(++next);
   int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-  if (zmq_socket_monitor(socket.handle(), endpoint, events) != 0) return;  // then explain less
-  watching_ = true;
-  monitor_.set(zmq::sockopt::linger, 0);
-  monitor_.connect(endpoint);
+  try {
+    monitor_.emplace(ctx, zmq::socket_type::pair);
+    if (zmq_socket_monitor(socket.handle(), endpoint.c_str(), events) != 0) {
+      monitor_.reset();
+      return;  // without a watch, a failure is explained less precisely
+    }
+    watching_ = true;
+    monitor_->set(zmq::sockopt::linger, 0);
+    monitor_->connect(endpoint);
+  } catch (const zmq::error_t&) {
+    // Out of descriptors, say: the connection itself reports what fails next.
+  }
 }
 
 HandshakeWatch::~HandshakeWatch() {
@@ -50,8 +60,8 @@ void HandshakeWatch::read() {
   for (;;) {
     zmq::message_t ev, addr;
     try {
-      if (!monitor_.recv(ev, zmq::recv_flags::dontwait)) return;
-      if (ev.more()) (void)monitor_.recv(addr, zmq::recv_flags::dontwait);
+      if (!monitor_ || !monitor_->recv(ev, zmq::recv_flags::dontwait)) return;
+      if (ev.more()) (void)monitor_->recv(addr, zmq::recv_flags::dontwait);
     } catch (const zmq::error_t&) {
       return;
     }

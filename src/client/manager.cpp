@@ -115,4 +115,8 @@ void Manager::shutdown() {
   call<syncmgr::Value>("server.shutdown", "");
 }
 
+void Manager::close() {
+  client_->close();
+}
+
 }  // namespace syncmgr

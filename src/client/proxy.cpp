@@ -103,6 +103,10 @@ Client::~Client() {
   }
 }
 
+void Client::close() {
+  connection().close();
+}
+
 Connection& Client::connection() {
   unsigned gen = g_fork_generation.load(std::memory_order_relaxed);
   if (gen == fork_generation_) return *conn_;

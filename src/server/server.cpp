@@ -73,7 +73,10 @@ Server::Server(ServerOptions options)
   gate_ = std::make_unique<Gate>(context_, router_, protocol::z85_decode_key(curve_.client_public));
   router_.set(zmq::sockopt::linger, 1000);
   router_.set(zmq::sockopt::sndhwm, 100000);
-  router_.set(zmq::sockopt::rcvhwm, 100000);
+  // Per connection: past 1,000 queued frames ZeroMQ stops reading that peer's socket (its sender
+  // waits) instead of buffering without end; a frame carries many requests, so honest clients
+  // never come near it, and a local peer flooding garbage cannot grow the daemon.
+  router_.set(zmq::sockopt::rcvhwm, 1000);
   // Every connection passes the gate (ZAP), which also names it (gate.hpp).
   router_.set(zmq::sockopt::zap_domain, "syncmgr");
   // A peer has this long to finish ZeroMQ's handshake (on tcp: prove the key through CURVE), or it

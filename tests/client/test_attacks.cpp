@@ -232,8 +232,7 @@ TEST_CASE("attacks: slow loris, a huge frame declared and its last byte withheld
   CHECK(d.running());
   CHECK(honest_connect_seconds(d, d.tcp()) < 1.0);
   std::size_t during = d.rss();
-  CAPTURE(idle);
-  CAPTURE(during);
+  MESSAGE("daemon RSS over idle during slow loris: " << (during - idle) / kMiB << " MiB");
   CHECK(during < idle + 64 * kMiB);
   for (int fd : fds)
     ::close(fd);
@@ -264,8 +263,8 @@ TEST_CASE("attacks: peers sending garbage and never reading the refusals do not 
     for (auto& t : peers)
       t.join();
     std::size_t after = d.rss();
-    CAPTURE(idle);
-    CAPTURE(after);
+    MESSAGE("daemon RSS over idle after garbage on " << ep << ": " << (after - idle) / kMiB
+                                                     << " MiB");
     CHECK(after < idle + 64 * kMiB);
   }
   CHECK(d.running());

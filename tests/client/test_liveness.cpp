@@ -279,3 +279,26 @@ TEST_CASE("liveness: after a daemon stall, clients re-handshake without spurious
   CHECK(ok > before);  // it works again
   CHECK(auth_errors == 0);
 }
+
+TEST_CASE("liveness: Manager::close ends the session at once and frees what it held") {
+  // A process that exits without destructors (a worker's std::exit) used to leave its session to
+  // expire: its locks held, its temporaries alive, "expired" in the log instead of "closed".
+  Daemon d({"--session-timeout", "30"});
+  Manager other(d.options(d.ipc()));
+  int code = testsupport::in_child([&] {
+    Manager m(d.options(d.ipc()));
+    if (!m.Lock("held").acquire()) return 2;
+    m.close();
+    try {
+      m.ping();
+      return 3;  // closed: must throw
+    } catch (const ConnectionError&) {
+    }
+    std::exit(0);  // no destructors
+  });
+  CHECK(code == 0);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(other.Lock("held").acquire(true, std::chrono::seconds(5)));  // not after 30 s
+  CHECK(testsupport::seconds_since(t0) < 2.0);
+  CHECK(d.log().find("closed by client") != std::string::npos);
+}
