@@ -392,11 +392,11 @@ bool Connection::send_raw(std::string frame) {
   return true;
 }
 
-void Connection::send_sealed(std::string frame) {
+bool Connection::send_sealed(std::string frame) {
   Header h{protocol::kProtocolVersion, FrameType::request, protocol::Direction::to_daemon, session_,
            ++out_seq_};
   protocol::seal_in_place(frame, *session_mac_, frame_macs_, h);
-  send_raw(std::move(frame));
+  return send_raw(std::move(frame));
 }
 
 void Connection::background() {
@@ -449,8 +449,7 @@ void Connection::background() {
   lock.unlock();
   if (linked()) {
     flush_outbox();
-    send_sealed(server_request("server.bye"));
-    await_bye();
+    if (send_sealed(server_request("server.bye"))) await_bye();
   }
   dealer_.close();
 }
@@ -511,7 +510,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
     flush_outbox();
     if (now - last_sent_ >= heartbeat_every) {
       // Heartbeat: renews the lease, and its reply tells us the daemon is alive.
-      send_sealed(server_request("server.heartbeat"));
+      if (!send_sealed(server_request("server.heartbeat"))) connection_lost();
     }
     bool waiting;
     {
@@ -554,10 +553,20 @@ void Connection::flush_outbox() {
   // common case, one request, the request is the frame: no copy); the others add their bodies.
   constexpr std::size_t room = protocol::kHeaderSize;
   std::string frame;
-  for (auto& [id, req] : batch) {
+  std::size_t next = 0;  // the first request of `batch` not yet in a frame
+  auto send_frame = [&] {
+    if (send_sealed(std::move(frame))) return true;
+    // Not sent: the requests not yet framed go back, to leave on the next session.
+    std::lock_guard lock(mu_);
+    for (std::size_t i = batch.size(); i-- > next;)
+      outbox_.push_front(std::move(batch[i]));
+    return false;
+  };
+  for (; next < batch.size(); ++next) {
+    auto& [id, req] = batch[next];
     std::size_t body = req.size() - room;
     if (!frame.empty() && frame.size() - room + body > limit) {
-      send_sealed(std::move(frame));
+      if (!send_frame()) return connection_lost();
       frame = std::string();
     }
     if (frame.empty()) {
@@ -567,7 +576,19 @@ void Connection::flush_outbox() {
     }
     if (id != 0) unanswered_.emplace(id, true);
   }
-  if (!frame.empty()) send_sealed(std::move(frame));
+  if (!frame.empty() && !send_frame()) connection_lost();
+}
+
+void Connection::connection_lost() {
+  // With `immediate`, ZeroMQ refuses a frame while the connection is down rather than queue it.
+  // The session is bound to the connection that is gone, so nothing sent on it will be answered:
+  // fail those calls now (not at the next heartbeat) and handshake again as soon as the connection
+  // is back; requests not yet sent wait in the outbox for the new session.
+  fail_calls(
+      "ConnectionError",
+      "the connection to syncmgrd at " + endpoint_ + " dropped; the call may or may not have run",
+      false, true);
+  start_handshake();
 }
 
 void Connection::on_frame(zmq::message_t& msg) {

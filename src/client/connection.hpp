@@ -142,8 +142,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void flush_outbox();
   /// Sends one frame (on tcp in parts of at most kWirePartSize: protocol/curve.hpp).
   bool send_raw(std::string frame);
-  /// Seals and sends `frame`: header room || payload (see flush_outbox).
-  void send_sealed(std::string frame);
+  /// Seals and sends `frame`: header room || payload (see flush_outbox). False if not sent.
+  bool send_sealed(std::string frame);
+  /// A session frame could not be sent (the connection is down): see the .cpp.
+  void connection_lost();
   /// Fails waiting calls: every one (`sent_only` false; queued ones are dropped too), or only those
   /// already sent on the current session. `fatal` makes the connection unusable.
   void fail_calls(std::string_view kind, const std::string& message, bool fatal, bool sent_only);
