@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <typeinfo>
+#include <unordered_map>
 
 #include <msgpack.hpp>
 
@@ -80,6 +82,11 @@ class Client {
   const Options& options() const { return options_; }
   /// See Manager::close.
   void close();
+  /// Counts a proxy's reference to the temporary object `name` of `type`, and drops one (the last
+  /// drop releases this session's hold on the daemon, which counts one hold per session). A
+  /// fork()ed child takes its own holds on all of them when it first uses this client.
+  void hold_temporary(const std::string& name, std::string_view type);
+  void drop_temporary(const std::string& name);
 
  private:
   Connection& connection();
@@ -92,6 +99,8 @@ class Client {
   std::string authkey_;
   std::shared_ptr<Connection> conn_;
   unsigned fork_generation_;
+  std::mutex temporaries_mu_;
+  std::unordered_map<std::string, std::pair<std::string, std::size_t>> temporaries_;  // type, refs
 };
 
 [[noreturn]] void throw_conversion_error(const msgpack::object& o, const std::type_info& wanted,

@@ -27,6 +27,7 @@ std::shared_ptr<detail::ObjectRef> Manager::open(std::string_view type, const st
   ref->client = client_;
   ref->name = std::move(actual);
   ref->temporary = name == nullptr || ref->name.rfind('~', 0) == 0;
+  if (ref->temporary) client_->hold_temporary(ref->name, type);
   return ref;
 }
 

@@ -84,6 +84,30 @@ bool wants_frame_macs(const Options& o) {
 
 }  // namespace
 
+namespace {
+// The request is packed where it is kept, after room for the frame header (see
+// Connection::flush_outbox): a lone request becomes its frame without a copy.
+std::string pack_request(std::uint64_t id, std::string_view op, std::string_view target,
+                         const msgpack::sbuffer& args) {
+  std::string buf;
+  buf.reserve(protocol::kHeaderSize + 32 + op.size() + target.size() + args.size() +
+              protocol::kTagSize);
+  buf.append(protocol::kHeaderSize, '\0');
+  protocol::StringWriter stream{buf};
+  msgpack::packer<protocol::StringWriter> pk(stream);
+  pk.pack_array(4);
+  pk.pack(id);
+  pk.pack(op);
+  if (target.empty()) {
+    pk.pack_nil();
+  } else {
+    pk.pack(target);
+  }
+  buf.append(args.data(), args.size());  // args is already a packed array
+  return buf;
+}
+}  // namespace
+
 Client::Client(Options options) : options_(std::move(options)) {
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
   if (options_.endpoint.empty()) {
@@ -116,33 +140,33 @@ Connection& Client::connection() {
     conn_ = Connection::open(options_.endpoint, authkey_, options_.connect_timeout,
                              wants_frame_macs(options_));
     fork_generation_ = gen;
+    // This process's new session holds the temporaries its inherited proxies refer to, as the
+    // parent's does (Python increfs in the child too). Sent ahead of any call of the child's, so
+    // the daemon has the holds first; an object the parent freed meanwhile is simply gone.
+    std::lock_guard temps(temporaries_mu_);
+    for (const auto& [name, entry] : temporaries_)
+      conn_->post(pack_request(conn_->next_id(), "server.open", "",
+                               pack_args(entry.first, name, msgpack::type::nil_t())));
   }
   return *conn_;
 }
 
-namespace {
-// The request is packed where it is kept, after room for the frame header (see
-// Connection::flush_outbox): a lone request becomes its frame without a copy.
-std::string pack_request(std::uint64_t id, std::string_view op, std::string_view target,
-                         const msgpack::sbuffer& args) {
-  std::string buf;
-  buf.reserve(protocol::kHeaderSize + 32 + op.size() + target.size() + args.size() +
-              protocol::kTagSize);
-  buf.append(protocol::kHeaderSize, '\0');
-  protocol::StringWriter stream{buf};
-  msgpack::packer<protocol::StringWriter> pk(stream);
-  pk.pack_array(4);
-  pk.pack(id);
-  pk.pack(op);
-  if (target.empty()) {
-    pk.pack_nil();
-  } else {
-    pk.pack(target);
-  }
-  buf.append(args.data(), args.size());  // args is already a packed array
-  return buf;
+void Client::hold_temporary(const std::string& name, std::string_view type) {
+  std::lock_guard lock(temporaries_mu_);
+  auto& entry = temporaries_[name];
+  entry.first = type;
+  ++entry.second;
 }
-}  // namespace
+
+void Client::drop_temporary(const std::string& name) {
+  {
+    std::lock_guard lock(temporaries_mu_);
+    auto it = temporaries_.find(name);
+    if (it == temporaries_.end() || --it->second.second > 0) return;
+    temporaries_.erase(it);
+  }
+  post("server.release", "", pack_args(name));
+}
 
 std::shared_ptr<PendingCall> Client::send(std::string_view op, std::string_view target,
                                           const msgpack::sbuffer& args,
@@ -199,7 +223,7 @@ void throw_conversion_error(const msgpack::object& o, const std::type_info& want
 ObjectRef::~ObjectRef() {
   if (!temporary || !client) return;
   try {
-    client->post("server.release", "", pack_args(name));
+    client->drop_temporary(name);
   } catch (...) {
     // A destructor must not throw; an unreleased temporary is freed when the session ends.
   }

@@ -2,6 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
 
 #include <thread>
 #include <vector>
@@ -76,4 +80,48 @@ TEST_CASE("processes: clients killed mid-call do not disturb the daemon") {
   l.clear();
   CHECK(l.len() == 0);
   CHECK(d.running());
+}
+
+TEST_CASE("processes: a fork()ed child holds the temporary objects it inherited proxies to") {
+  // Found by review: the child's proxy of a temporary object did not hold it, so the object was
+  // freed under the child as soon as the parent dropped its proxy (Python increfs in the child).
+  Daemon d;
+  Manager m(d.options(d.ipc()));
+  std::optional<DictProxy> tmp = m.dict();
+  tmp->set("k", 1);
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  pid_t child = testsupport::spawn([&] {
+    ::close(pipe_fds[1]);
+    int v = tmp->get<int>("k");  // first use in the child: its own session, and its own hold
+    char go;
+    if (::read(pipe_fds[0], &go, 1) != 1) return 2;  // the parent has dropped its proxy
+    try {
+      return tmp->get<int>("k") == v && v == 1 ? 0 : 3;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      return 4;
+    }
+  });
+  ::close(pipe_fds[0]);
+  testsupport::wait_stat(m, "sessions", 2);  // the child has connected
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  tmp.reset();  // the parent lets go
+  m.ping();     // its release has reached the daemon
+  REQUIRE(::write(pipe_fds[1], "g", 1) == 1);
+  ::close(pipe_fds[1]);
+  CHECK(testsupport::join(child) == 0);
+}
+
+TEST_CASE("processes: two proxies of one temporary object: dropping one keeps the object") {
+  Daemon d;
+  Manager m(d.options(d.ipc()));
+  auto a = m.dict();
+  a.set("k", 1);
+  {
+    auto b = m.dict(a.name());  // a second proxy of the same temporary, in the same session
+    CHECK(b.get<int>("k") == 1);
+  }
+  m.ping();
+  CHECK(a.get<int>("k") == 1);  // still there: the session still holds it through `a`
 }
