@@ -1,6 +1,7 @@
 // Manager: a connection to syncmgrd and the factory of proxies, like Python's SyncManager.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,21 @@ struct ObjectInfo {
   MSGPACK_DEFINE_MAP(name, type, size, temporary)
 };
 
+namespace detail {
+struct OwnedDaemon;
+}
+
+/// How Manager::start() runs its private daemon.
+struct StartOptions {
+  /// The syncmgrd to run. Default: $SYNCMGR_DAEMON, else the one installed with this library,
+  /// else `syncmgrd` from PATH.
+  std::string daemon;
+  /// Passed to the daemon (--session-timeout): how long a silent client keeps its session.
+  std::chrono::milliseconds session_timeout{10000};
+  /// How long start() waits for the daemon to be ready.
+  std::chrono::milliseconds start_timeout{10000};
+};
+
 /// A connection to one daemon. Movable, not copyable; proxies made from it keep the connection
 /// alive. Safe to use from several threads at once: calls from different threads are in flight
 /// together and a slow call in one thread never stalls another. Usable in a fork()ed child: the
@@ -37,6 +53,15 @@ class Manager {
   /// Connects and authenticates. Throws AuthenticationError (wrong key, or the daemon could not
   /// prove it knows the key) or ConnectionError (no answer within options.connect_timeout).
   explicit Manager(Options options = {});
+  /// Starts a private syncmgrd for this process and its children, as Python's Manager() does, and
+  /// connects to it: a fresh random key that never touches argv or a file (it reaches the daemon
+  /// through an inherited pipe), an ipc socket in a new 0700 directory, ready when this returns.
+  /// fork()ed children use the returned Manager (and its proxies) as they are; children started
+  /// with exec find the daemon through export_environment(). The daemon exits, leaving nothing
+  /// behind, when this Manager is destroyed or shutdown() is called, or when this process dies,
+  /// even by SIGKILL. Throws ConnectionError if the daemon cannot be started or is not ready in
+  /// time.
+  static Manager start(StartOptions options = {});
   ~Manager();
   Manager(Manager&&) noexcept;
   Manager& operator=(Manager&&) noexcept;
@@ -88,8 +113,12 @@ class Manager {
   void ping();
   /// Daemon statistics: sessions, objects, ops_total, ops_per_second, uptime_seconds, ...
   syncmgr::Value stats();
-  /// Asks the daemon to exit.
+  /// Asks the daemon to exit (for a daemon start() made: and waits until it has).
   void shutdown();
+  /// Sets SYNCMGR_ENDPOINT and SYNCMGR_AUTHKEY in this process's environment, so that a child
+  /// started with exec (which inherits it) reaches the same daemon with a default Manager().
+  /// The key is then readable by this user's processes (/proc/PID/environ), as the key file is.
+  void export_environment() const;
   /// Ends this client's session now, as the destructor does: the daemon releases what it held
   /// (locks, permits, temporary objects) at once rather than when the session times out. Later
   /// calls through this Manager or its proxies throw ConnectionError. Call it before a process
@@ -116,6 +145,7 @@ class Manager {
     return msgpack::unpack(buf.data(), buf.size()).get().as<syncmgr::Value>();
   }
 
+  std::shared_ptr<detail::OwnedDaemon> owned_;  // start()'s daemon; stopped after client_ closes
   std::shared_ptr<detail::Client> client_;
 };
 

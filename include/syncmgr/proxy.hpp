@@ -80,6 +80,7 @@ class Client {
   void post(std::string_view op, std::string_view target, const msgpack::sbuffer& args);
 
   const Options& options() const { return options_; }
+  const std::string& authkey() const { return authkey_; }
   /// See Manager::close.
   void close();
   /// Counts a proxy's reference to the temporary object `name` of `type`, and drops one (the last

@@ -112,10 +112,6 @@ void Manager::ping() {
 syncmgr::Value Manager::stats() {
   return call<syncmgr::Value>("server.stats", "");
 }
-void Manager::shutdown() {
-  call<syncmgr::Value>("server.shutdown", "");
-}
-
 void Manager::close() {
   client_->close();
 }

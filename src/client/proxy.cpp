@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -35,9 +36,13 @@ std::string load_key(const Options& o) {
     const char* env = std::getenv("SYNCMGR_AUTHKEY_FILE");
     if (env != nullptr) path = env;
   }
-  if (path.empty())
+  if (path.empty()) {
+    // Set by Manager::export_environment() for children started with exec.
+    const char* key = std::getenv("SYNCMGR_AUTHKEY");
+    if (key != nullptr && std::strlen(key) >= protocol::kMinKeySize) return key;
     throw AuthenticationError(
         "no key: set Options::authkey_file or SYNCMGR_AUTHKEY_FILE to the daemon's key file");
+  }
   try {
     return protocol::read_authkey_file(path);
   } catch (const std::exception& e) {

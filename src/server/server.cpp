@@ -127,16 +127,22 @@ void Server::run(int stop_fd) {
   int rcvtimeo = -2;  // what the socket has now (-1: wait forever)
   while (!shutdown_) {
     auto now = Clock::now();
-    if (stop_fd >= 0 && now >= next_stop_check) {
+    if ((stop_fd >= 0 || options_.owner_pid != 0) && now >= next_stop_check) {
       signalfd_siginfo info{};
-      if (::read(stop_fd, &info, sizeof info) > 0) {
+      if (stop_fd >= 0 && ::read(stop_fd, &info, sizeof info) > 0) {
         SYNCMGR_LOG(info, "received signal %u, shutting down", info.ssi_signo);
+        break;
+      }
+      // An orphan is re-parented: the owner that started this daemon for itself is gone.
+      if (options_.owner_pid != 0 && ::getppid() != options_.owner_pid) {
+        SYNCMGR_LOG(info, "owner process %d is gone, shutting down",
+                    static_cast<int>(options_.owner_pid));
         break;
       }
       next_stop_check = now + kStopCheck;
     }
     auto wake_at = std::min(next_tick, waiters_.next_deadline());
-    if (stop_fd >= 0) wake_at = std::min(wake_at, next_stop_check);
+    if (stop_fd >= 0 || options_.owner_pid != 0) wake_at = std::min(wake_at, next_stop_check);
     // Rounded up: a wait rounded down to 0 ms would spin until the deadline.
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now).count();
     int timeout = static_cast<int>(std::clamp<std::int64_t>(wait, 0, 1000));

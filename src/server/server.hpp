@@ -4,6 +4,8 @@
 // must wait is parked on its object rather than holding the loop.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -31,6 +33,8 @@ struct ServerOptions {
   std::chrono::milliseconds session_timeout{10000};
   /// Refuse ipc clients' requests to drop per-frame MACs (see docs/PROTOCOL.md, "Security").
   bool require_frame_macs = false;
+  /// When not 0: shut down once this process is no longer our parent (it exited or was killed).
+  pid_t owner_pid = 0;
 };
 
 struct ServerStats {

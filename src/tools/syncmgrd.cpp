@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "protocol/authkey.hpp"
+#include "protocol/wire.hpp"
 #include "server/log.hpp"
 #include "server/server.hpp"
 
@@ -40,6 +41,12 @@ const char* kUsage =
     "                          ask to skip them: its session is bound to its connection, an ipc\n"
     "                          socket of this user or a CURVE-encrypted tcp connection)\n"
     "  --ready-file FILE       once listening, write the bound endpoints there, one per line\n"
+    "  --authkey-fd N          read the key from inherited descriptor N (to its end) instead of\n"
+    "                          a file (used by Manager::start())\n"
+    "  --owner-pid PID         exit when process PID, this daemon's parent, is gone (even\n"
+    "                          SIGKILLed)\n"
+    "  --runtime-dir DIR       at exit, remove this daemon's ipc sockets and ready file in DIR,\n"
+    "                          then DIR itself if empty\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
     "  --help                  show this help\n"
     "  --version               show the version\n";
@@ -65,6 +72,35 @@ std::size_t parse_size(const std::string& text) {
     die("invalid size '" + text + "' (use a number with K, M or G)");
   if (n < 1024 || n > (1ull << 32)) die("--max-message-size must be between 1K and 4G");
   return static_cast<std::size_t>(n);
+}
+
+int parse_fd(const std::string& text) {
+  char* end = nullptr;
+  long fd = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || fd < 0 || fd > 1 << 20)
+    die("invalid file descriptor '" + text + "'");
+  return static_cast<int>(fd);
+}
+
+// The key from an inherited descriptor (a pipe from Manager::start()): it never touches argv or a
+// file. Read to its end, less one trailing newline, then closed.
+std::string read_key_fd(int fd) {
+  std::string key;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die(std::string("cannot read the key from descriptor: ") + std::strerror(errno));
+    if (n == 0) break;
+    key.append(buf, static_cast<std::size_t>(n));
+    if (key.size() > 65536) die("the key on the descriptor is larger than 64 KiB");
+  }
+  ::close(fd);
+  if (!key.empty() && key.back() == '\n') key.pop_back();
+  if (key.size() < syncmgr::protocol::kMinKeySize)
+    die("the key on the descriptor is " + std::to_string(key.size()) +
+        " bytes; at least 32 are required");
+  return key;
 }
 
 }  // namespace
@@ -105,6 +141,8 @@ int main(int argc, char** argv) {
   std::string key_file;
   bool generated_key = false;  // ours to remove at exit
   std::string ready_file;
+  std::string runtime_dir;  // removed at exit, with the files this daemon made in it
+  int key_fd = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -124,6 +162,16 @@ int main(int argc, char** argv) {
       opts.binds.push_back(value());
     } else if (flag == "--authkey-file") {
       key_file = value();
+    } else if (flag == "--authkey-fd") {
+      key_fd = parse_fd(value());
+    } else if (flag == "--owner-pid") {
+      std::string v = value();
+      char* end = nullptr;
+      long pid = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || pid <= 1) die("--owner-pid must be a process id");
+      opts.owner_pid = static_cast<pid_t>(pid);
+    } else if (flag == "--runtime-dir") {
+      runtime_dir = value();
     } else if (flag == "--max-message-size") {
       opts.max_message_size = parse_size(value());
     } else if (flag == "--session-timeout") {
@@ -151,20 +199,35 @@ int main(int argc, char** argv) {
   if (opts.binds.empty()) opts.binds.push_back("tcp://127.0.0.1:50000");
 
   try {
-    if (key_file.empty()) {
-      const char* env = std::getenv("SYNCMGR_AUTHKEY_FILE");
-      if (env != nullptr && *env != '\0') key_file = env;
+    if (key_fd >= 0) {
+      opts.authkey = read_key_fd(key_fd);
+      key_file = "(from a file descriptor)";
+    } else {
+      if (key_file.empty()) {
+        const char* env = std::getenv("SYNCMGR_AUTHKEY_FILE");
+        if (env != nullptr && *env != '\0') key_file = env;
+      }
+      if (key_file.empty()) {
+        key_file = protocol::generate_authkey_file();
+        generated_key = true;
+        SYNCMGR_LOG(info, "no key given: generated a new key in %s (mode 0600); give it to clients",
+                    key_file.c_str());
+      }
+      opts.authkey = protocol::read_authkey_file(key_file);
     }
-    if (key_file.empty()) {
-      key_file = protocol::generate_authkey_file();
-      generated_key = true;
-      SYNCMGR_LOG(info, "no key given: generated a new key in %s (mode 0600); give it to clients",
-                  key_file.c_str());
-    }
-    opts.authkey = protocol::read_authkey_file(key_file);
   } catch (const std::exception& e) {
     die(e.what());
   }
+  // What this daemon leaves behind at exit: nothing (a Manager::start() daemon's private
+  // directory included, even when its owner was SIGKILLed).
+  auto clean_up = [&] {
+    if (generated_key) ::unlink(key_file.c_str());
+    if (runtime_dir.empty()) return;
+    if (!ready_file.empty()) ::unlink(ready_file.c_str());
+    for (const auto& ep : opts.binds)
+      if (ep.rfind("ipc://", 0) == 0) ::unlink(ep.c_str() + 6);
+    ::rmdir(runtime_dir.c_str());  // only if empty: never more than this daemon's own files
+  };
 
   // Signals are taken through a signalfd polled by the loop, so no thread is ever interrupted;
   // block them before the ZeroMQ context starts its threads, which then inherit the mask.
@@ -194,11 +257,10 @@ int main(int argc, char** argv) {
                 key_file.c_str());
     srv.run(sfd);
   } catch (const std::exception& e) {
-    if (generated_key) ::unlink(key_file.c_str());
+    clean_up();
     die(e.what(), 1);
   }
-  // A key this daemon generated is of no use once it is gone; nothing of it stays in /tmp.
-  if (generated_key) ::unlink(key_file.c_str());
+  clean_up();
   close(sfd);
   return 0;
 }
