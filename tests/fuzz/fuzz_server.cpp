@@ -62,6 +62,9 @@ constexpr auto kSessionTimeout = std::chrono::milliseconds(20);
 constexpr auto kAnswerTimeout = std::chrono::seconds(5);
 constexpr int kMaxSleepMsPerInput = 8;
 
+// SYNCMGR_FUZZ_TRACE=1 prints each step and reply (to see what an input does; make_corpus.py).
+const bool kTrace = std::getenv("SYNCMGR_FUZZ_TRACE") != nullptr;
+
 void check(bool ok, const char* what) {
   if (ok) return;
   std::fprintf(stderr, "fuzz_server: property violated: %s\n", what);
@@ -205,11 +208,11 @@ class Harness {
       if (name != "server.shutdown") ops_.push_back(name);
     for (auto& c : conns_)
       c = connect();
-    stranger_ = connect();
     control_sock_ = connect();
   }
 
   void run(FuzzedDataProvider& in) {
+    if (kTrace) std::fprintf(stderr, "input of %zu bytes\n", in.remaining_bytes());
     names_.assign(std::begin(kNames), std::end(kNames));
     sleep_left_ms_ = kMaxSleepMsPerInput;
     for (auto& s : slots_)
@@ -217,9 +220,11 @@ class Harness {
     for (int steps = 0; steps < 48 && in.remaining_bytes() > 0; ++steps) {
       Slot& slot = slots_[in.ConsumeIntegralInRange<int>(0, 2)];
       switch (in.ConsumeIntegralInRange<int>(0, 9)) {
-        case 0:
-          handshake(slot, in.ConsumeIntegralInRange<int>(0, 1), in.ConsumeBool());
+        case 0: {
+          int conn = in.ConsumeIntegralInRange<int>(0, 1);
+          handshake(slot, conn, in.ConsumeBool());
           break;
+        }
         case 1:
         case 2:
         case 3:
@@ -228,18 +233,22 @@ class Harness {
         case 4:
           if (slot.live) open_object(slot, in);
           break;
-        case 5:
+        case 5: {
           if (!slot.live) break;
           slot.raw_ids = true;
-          send_payload(slot, in.ConsumeRandomLengthString(256), in.ConsumeBool());
+          std::string payload = in.ConsumeRandomLengthString(256);
+          send_payload(slot, payload, in.ConsumeBool());
           break;
+        }
         case 6:
           send_raw(in.ConsumeRandomLengthString(128));
           break;
         case 7: {  // a client dies: its connection goes, its sessions linger until they expire
           int c = in.ConsumeIntegralInRange<int>(0, 1);
+          sync(c);  // what it sent arrives: the input, not the timing, decides what is lost
           conns_[c].close();
           conns_[c] = connect();
+          if (last_conn_ == c) last_conn_ = -1;
           break;
         }
         case 8: {
@@ -285,6 +294,12 @@ class Harness {
                 o.via.array.ptr[0].type == msgpack::type::POSITIVE_INTEGER,
             "a reply is [id, 0, result] or [id, 1, kind, message]");
       std::uint64_t id = o.via.array.ptr[0].via.u64;
+      if (kTrace) {
+        Value v;
+        o.convert(v);
+        std::fprintf(stderr, "session %016llx reply: %s\n",
+                     static_cast<unsigned long long>(slot->id), v.repr(200).c_str());
+      }
       if (id == 0 || slot->raw_ids) continue;
       check(id <= slot->next_request, "no reply to a request never sent");
       check(slot->answered.insert(id).second, "no request is answered twice");
@@ -299,14 +314,12 @@ class Harness {
   }
 
   void drain() {
-    for (auto& c : conns_)
+    for (int c = 0; c < 3; ++c)
       while (true) {
-        std::string f = recv_frame(c, zmq::recv_flags::dontwait);
+        std::string f = recv_frame(conns_[c], zmq::recv_flags::dontwait);
         if (f.empty()) break;
-        on_frame(f);
+        if (c < 2) on_frame(f);  // the stranger's refusals are not checked
       }
-    while (!recv_frame(stranger_, zmq::recv_flags::dontwait).empty()) {
-    }
   }
 
   // Waits for the daemon's answer to a handshake frame on `sock`: the first frame of one of the
@@ -385,18 +398,40 @@ class Harness {
   void handshake(Slot& slot, int conn, bool ask_unsealed) {
     Slot fresh;
     fresh.conn = conn;
-    if (!shake(conns_[conn], ask_unsealed, fresh.id, fresh.key, fresh.macs)) return;
+    if (!shake(use(conn), ask_unsealed, fresh.id, fresh.key, fresh.macs)) return;
     slot = std::move(fresh);
     slot.live = true;
   }
 
-  zmq::socket_t& conn_of(const Slot& slot) { return conns_[slot.conn]; }
+  // The socket of connection `conn` (2: the stranger's), for sending. Frames of one connection
+  // are served in order, but ZeroMQ may interleave two connections' frames in any order: before a
+  // script switches connections, it waits until the daemon has served the last one's frames, so
+  // what happens depends on the input alone.
+  zmq::socket_t& use(int conn) {
+    if (last_conn_ >= 0 && last_conn_ != conn) sync(last_conn_);
+    last_conn_ = conn;
+    return conns_[conn];
+  }
+
+  // Waits until the daemon has served every frame sent on `conn`: sends a frame of an unknown
+  // type carrying a marker as its session id and waits for its refusal, which echoes the marker.
+  void sync(int conn) {
+    std::uint64_t marker = ++markers_ | (1ull << 63);
+    conns_[conn].send(zmq::buffer(make_frame(
+        {kProtocolVersion, static_cast<FrameType>(99), Direction::to_daemon, marker, 0}, {})));
+    while (true) {
+      std::string f = await_any(conns_[conn]);
+      auto h = read_header(f);
+      if (h && h->type == FrameType::refused && h->session == marker) return;
+      if (conn < 2) on_frame(f);
+    }
+  }
 
   void send_payload(Slot& slot, std::string_view payload, bool replay) {
     std::uint64_t seq = replay && slot.seq > 0 ? slot.seq : ++slot.seq;
     Header h{kProtocolVersion, FrameType::request, Direction::to_daemon, slot.id, seq};
     std::string frame = slot.macs ? seal_frame(*slot.key, h, payload) : make_frame(h, payload);
-    conn_of(slot).send(zmq::buffer(frame));
+    use(slot.conn).send(zmq::buffer(frame));
   }
 
   void pack_request(msgpack::sbuffer& buf, std::uint64_t id, const std::string& op,
@@ -424,16 +459,25 @@ class Harness {
     msgpack::sbuffer buf;
     int n = in.ConsumeIntegralInRange<int>(1, 4);
     for (int i = 0; i < n; ++i) {
-      const std::string& op = ops_[in.ConsumeIntegralInRange<std::size_t>(0, ops_.size() - 1)];
+      // An op of the table by index, or spelled out (the seeds do so: it stays valid as ops are
+      // added; it may also be no op at all).
+      std::string op = in.ConsumeBool()
+                           ? in.ConsumeRandomLengthString(32)
+                           : ops_[in.ConsumeIntegralInRange<std::size_t>(0, ops_.size() - 1)];
       Value target = op.rfind("server.", 0) == 0 ? Value() : gen_target(in);
       Array args;
-      int argc = in.ConsumeIntegralInRange<int>(0, 4);
+      int argc = in.ConsumeIntegralInRange<int>(0, 5);  // 5: one more than any op takes
       for (int a = 0; a < argc; ++a)
         args.push_back(gen_value(in, 0));
       // Ids the session used before (cancel targets them) or the next one.
       if (op == "server.cancel" && !args.empty() && slot.next_request > 0)
         args[0] = Value(in.ConsumeIntegralInRange<std::uint64_t>(1, slot.next_request));
       pack_request(buf, ++slot.next_request, op, target, args);
+      if (kTrace)
+        std::fprintf(stderr, "session %016llx request %llu: %s %s %s\n",
+                     static_cast<unsigned long long>(slot.id),
+                     static_cast<unsigned long long>(slot.next_request), op.c_str(),
+                     target.repr().c_str(), Value(args).repr().c_str());
     }
     send_payload(slot, std::string_view(buf.data(), buf.size()),
                  in.ConsumeIntegralInRange<int>(0, 15) == 0);
@@ -450,10 +494,15 @@ class Harness {
                    ? Value()
                    : Value(std::string(in.PickValueInArray(kNames)))};
     if (in.ConsumeBool()) args.push_back(gen_value(in, 0));
+    if (kTrace)
+      std::fprintf(stderr, "session %016llx request %llu: server.open %s\n",
+                   static_cast<unsigned long long>(slot.id),
+                   static_cast<unsigned long long>(slot.next_request + 1),
+                   Value(args).repr().c_str());
     request(slot, "server.open", Value(), args);
   }
 
-  void send_raw(const std::string& frame) { stranger_.send(zmq::buffer(frame)); }
+  void send_raw(const std::string& frame) { use(2).send(zmq::buffer(frame)); }
 
   // Sends a control request frame and returns the reply payload's objects.
   std::vector<msgpack::object_handle> control(
@@ -508,6 +557,8 @@ class Harness {
   void cleanup() {
     for (auto& s : slots_)
       if (s.live) request(s, "server.bye", Value(), Array{});
+    if (last_conn_ >= 0) sync(last_conn_);  // the input's frames are served before the cleanup's
+    last_conn_ = -1;
     std::vector<std::pair<std::string, Array>> removes;
     for (const auto& name : names_)
       removes.push_back({"server.remove", Array{Value(name)}});
@@ -527,8 +578,9 @@ class Harness {
   syncmgr::server::Server* server_ = nullptr;
   std::string endpoint_;
   zmq::context_t context_{1};
-  zmq::socket_t conns_[2];
-  zmq::socket_t stranger_;
+  zmq::socket_t conns_[3];  // two clients' connections and a stranger's (raw frames)
+  int last_conn_ = -1;
+  std::uint64_t markers_ = 0;
   zmq::socket_t control_sock_;
   Slot control_;
   Slot slots_[3];
