@@ -20,10 +20,11 @@ artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}/$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [ ! -f "$build/build.ninja" ]; then
-  CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Db_lundef=false >"$work/setup.log" 2>&1 ||
-    { cat "$work/setup.log"; echo "fuzz: meson setup failed"; exit 1; }
-fi
+if [ -f "$build/build.ninja" ]; then
+  meson configure "$build" -Dfuzz=true -Db_lundef=false >"$work/setup.log" 2>&1
+else
+  CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Db_lundef=false >"$work/setup.log" 2>&1
+fi || { cat "$work/setup.log"; echo "fuzz: meson setup failed"; exit 1; }
 ninja -C "$build" -j2 "${targets[@]/#/tests/fuzz/}" >"$work/build.log" 2>&1 ||
   { cat "$work/build.log"; echo "fuzz: build failed"; exit 1; }
 mkdir -p "$artifacts"

@@ -22,7 +22,6 @@
 // [id, 0, result] or [id, 1, kind, message]; no request id is ever answered twice, and no id is
 // answered that the session never sent (0 excepted: a payload the daemon could not read).
 #include <fuzzer/FuzzedDataProvider.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -33,7 +32,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -194,6 +192,11 @@ class Harness {
     char dir[] = "/tmp/syncmgr-fuzz-XXXXXX";
     check(::mkdtemp(dir) != nullptr, "mkdtemp");
     dir_ = dir;
+    static std::string socket_dir = dir_;  // removed at exit (the daemon's thread still runs)
+    std::atexit([] {
+      ::unlink((socket_dir + "/s").c_str());
+      ::rmdir(socket_dir.c_str());
+    });
     syncmgr::server::ServerOptions options;
     options.binds = {"ipc://" + dir_ + "/s"};
     options.authkey = kKey;
