@@ -24,6 +24,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -167,8 +168,24 @@ Value gen_value(FuzzedDataProvider& in, int depth) {
 
 std::string recv_frame(zmq::socket_t& s, zmq::recv_flags flags) {
   zmq::message_t msg;
-  if (!s.recv(msg, flags)) return {};
+  try {
+    if (!s.recv(msg, flags)) return {};
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;  // a signal (libFuzzer's SIGALRM): nothing received
+    return {};
+  }
   return msg.to_string();
+}
+
+// Waits up to 100 ms for a frame on `sock`. libFuzzer's SIGALRM (its -timeout watchdog) can
+// interrupt the wait: that is not an error.
+void wait_readable(zmq::socket_t& sock) {
+  zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
+  try {
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+  }
 }
 
 // One client session of the current input.
@@ -330,8 +347,7 @@ class Harness {
   std::string await_answer(zmq::socket_t& sock, std::uint64_t session) {
     auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
     while (true) {
-      zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      wait_readable(sock);
       std::string f = recv_frame(sock, zmq::recv_flags::dontwait);
       if (f.empty()) {
         check(std::chrono::steady_clock::now() < deadline, "the daemon answers within 5 s");
@@ -547,8 +563,7 @@ class Harness {
   std::string await_any(zmq::socket_t& sock) {
     auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
     while (true) {
-      zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      wait_readable(sock);
       std::string f = recv_frame(sock, zmq::recv_flags::dontwait);
       if (!f.empty()) return f;
       check(std::chrono::steady_clock::now() < deadline, "the daemon answers within 5 s");
