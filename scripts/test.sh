@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Debian 12), builds with -Werror, runs the unit and
 # integration suites, then again under AddressSanitizer + UndefinedBehaviorSanitizer, then the
-# client's concurrency tests under ThreadSanitizer. Prints "N passed, M failed" at the end.
+# client's concurrency tests under ThreadSanitizer, then each fuzz target for a short while
+# (SYNCMGR_FUZZ_SECONDS, default 45). Prints "N passed, M failed" at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh || exit 1
+scripts/install-deps.sh --fuzz || exit 1
 
 passed=0
 failed=0
@@ -68,6 +69,26 @@ export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/t
 setup build-tsan -Dtests=true -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
 # Only tests that do not fork: TSan cannot follow a fork of a multi-threaded process.
 run client-tsan build-tsan integration_tests -tc='threads:*,async:*,objects: one Manager*,errors: a call past*,objects: dict surface*'
+
+# The libFuzzer targets (tests/fuzz/, clang, ASan+UBSan) from their seed corpus, each for a bounded
+# time; what they find stays out of the tree. A target that crashes, leaks, trips a sanitizer or a
+# property check counts as one failure.
+echo "== fuzz"
+scripts/fuzz.sh "${SYNCMGR_FUZZ_SECONDS:-45}" >"$logdir/fuzz.log" 2>&1
+fuzz_status=$?
+if [ "$fuzz_status" -ne 0 ]; then
+  tail -n 200 "$logdir/fuzz.log"
+else
+  grep -E '^(PASS|FAIL) ' "$logdir/fuzz.log"
+fi
+fuzz_passed=$(grep -c '^PASS ' "$logdir/fuzz.log")
+fuzz_failed=$(grep -c '^FAIL ' "$logdir/fuzz.log")
+passed=$((passed + fuzz_passed))
+failed=$((failed + fuzz_failed))
+if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_failed" -eq 0 ]; then
+  echo "fuzz: exited with status $fuzz_status"
+  failed=$((failed + 1))
+fi
 
 echo
 echo "$passed passed, $failed failed"

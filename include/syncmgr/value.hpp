@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,6 +107,22 @@ struct ValueHash {
   std::size_t operator()(const Value& v) const noexcept { return v.hash(); }
 };
 
+namespace detail {
+/// A double as msgpack float64, always. msgpack-c 4.1.2 to 6.x packs a double with an integral
+/// value as an integer (msgpack-c #1018, reverted upstream in #1144), so a stored 3.0 came back
+/// as 3, and 2^64 went through an out-of-range float-to-integer conversion (undefined behaviour,
+/// found by tests/fuzz/fuzz_payload).
+template <typename Stream>
+void pack_float64(msgpack::packer<Stream>& p, double d) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  char buf[9] = {static_cast<char>(0xcb)};
+  for (int i = 0; i < 8; ++i)
+    buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  p.pack_bin_body(buf, sizeof buf);  // appends the bytes as they are
+}
+}  // namespace detail
+
 }  // namespace syncmgr
 
 // msgpack adaptors: Value converts from any msgpack object except ext, and packs canonically.
@@ -125,6 +142,8 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, std::monostate>) {
               p.pack_nil();
+            } else if constexpr (std::is_same_v<T, double>) {
+              syncmgr::detail::pack_float64(p, x);
             } else if constexpr (std::is_same_v<T, syncmgr::Bytes>) {
               p.pack_bin(static_cast<uint32_t>(x.data.size()));
               p.pack_bin_body(x.data.data(), static_cast<uint32_t>(x.data.size()));

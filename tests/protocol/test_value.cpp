@@ -1,6 +1,7 @@
 // Value: Python equality, ordering and hashing; msgpack round trips.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <limits>
 #include <map>
 
@@ -79,6 +80,25 @@ TEST_CASE("msgpack round trip keeps every kind") {
   CHECK(back == v);
   CHECK(back.as_map()[5].second.kind() == Value::Kind::string);
   CHECK(back.as_map()[6].second.kind() == Value::Kind::binary);
+}
+
+TEST_CASE("a float packs as float64, also with an integral value and at 2^64") {
+  // msgpack-c 4.1.3 packs a double with an integral value as an integer (3.0 came back as 3) and
+  // converts 2^64 to uint64_t on the way (undefined behaviour; found by tests/fuzz/fuzz_payload).
+  for (double d :
+       {3.0, 0.0, -0.0, -2.0, 1e19, 18446744073709551616.0, -9223372036854775808.0, 0.5}) {
+    INFO(d);
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, Value(d));
+    REQUIRE(buf.size() == 9);
+    CHECK(static_cast<unsigned char>(buf.data()[0]) == 0xcb);
+    Value back = roundtrip(Value(d));
+    CHECK(back.kind() == Value::Kind::floating);
+    CHECK(back.as_double() == d);
+    CHECK(std::signbit(back.as_double()) == std::signbit(d));
+  }
+  Value nested = roundtrip(Value(Array{Value(Map{{"x", 3.0}})}));
+  CHECK(nested.as_array()[0].as_map()[0].second.kind() == Value::Kind::floating);
 }
 
 TEST_CASE("user containers convert through Value") {
