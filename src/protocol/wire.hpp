@@ -87,11 +87,5 @@ class FrameBuilder {
  private:
   msgpack::sbuffer buf_;
 };
-/// Whether a ZeroMQ Peer-Address names an ipc peer. libzmq (with SO_PEERCRED, as on Linux) gives
-/// ipc peers "localhost:uid:gid:pid"; a tcp peer's address is numeric, so it never matches. An
-/// ipc peer without credentials (no SO_PEERCRED) is not recognised: it keeps frame MACs.
-inline bool is_local_peer(std::string_view peer_address) {
-  return peer_address.rfind("localhost:", 0) == 0;
-}
 
 }  // namespace syncmgr::protocol

@@ -32,6 +32,14 @@ namespace {
 
 constexpr std::size_t kMiB = 1u << 20;
 
+// Under AddressSanitizer freed memory is held in a quarantine (256 MiB by default), so the
+// daemon's RSS says nothing about what it keeps: the memory bounds are checked in plain builds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMeasureRss = false;
+#else
+constexpr bool kMeasureRss = true;
+#endif
+
 /// Connects, handshakes and pings as an honest client would, and says how long that took.
 double honest_connect_seconds(const Daemon& d, const std::string& endpoint) {
   auto t0 = std::chrono::steady_clock::now();
@@ -233,7 +241,7 @@ TEST_CASE("attacks: slow loris, a huge frame declared and its last byte withheld
   CHECK(honest_connect_seconds(d, d.tcp()) < 1.0);
   std::size_t during = d.rss();
   MESSAGE("daemon RSS over idle during slow loris: " << (during - idle) / kMiB << " MiB");
-  CHECK(during < idle + 64 * kMiB);
+  if (kMeasureRss) CHECK(during < idle + 64 * kMiB);
   for (int fd : fds)
     ::close(fd);
 }
@@ -265,7 +273,7 @@ TEST_CASE("attacks: peers sending garbage and never reading the refusals do not 
     std::size_t after = d.rss();
     MESSAGE("daemon RSS over idle after garbage on " << ep << ": " << (after - idle) / kMiB
                                                      << " MiB");
-    CHECK(after < idle + 64 * kMiB);
+    if (kMeasureRss) CHECK(after < idle + 64 * kMiB);
   }
   CHECK(d.running());
 }

@@ -294,7 +294,7 @@ TEST_CASE("liveness: Manager::close ends the session at once and frees what it h
       return 3;  // closed: must throw
     } catch (const ConnectionError&) {
     }
-    std::exit(0);  // no destructors
+    std::_Exit(0);  // no destructors (nor leak checks, which would report the Manager)
   });
   CHECK(code == 0);
   auto t0 = std::chrono::steady_clock::now();

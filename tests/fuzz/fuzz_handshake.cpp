@@ -48,7 +48,8 @@ struct Challenge {
   std::string server_nonce;
   bool wants_unsealed = false;
   bool used = false;   // answered once: a second auth is refused
-  bool stale = false;  // may have expired: the right proof may be refused
+  bool stale = false;  // may have expired or been replaced: the right proof may be refused
+  std::string conn;    // the connection that sent the hello: the only one that may answer
 };
 
 // The answer's header; every answer is one daemon-to-client frame of a handshake type.
@@ -101,12 +102,18 @@ class Harness {
       : table_(kKey, std::chrono::milliseconds(10000), 1 << 20, allow_unsealed),
         allow_unsealed_(allow_unsealed) {}
 
-  // A frame from `peer`, routed as Server::on_message routes it.
+  // A frame from `peer`, routed as Server::on_message routes it. Each peer is one connection (the
+  // gate's connection id is the peer string here).
   HandshakeAnswer deliver(const std::string& frame, const std::string& peer) {
     auto h = read_header(frame);
     if (!h || h->version != kProtocolVersion || h->direction != Direction::to_daemon) return {};
-    if (h->type == FrameType::hello) return table_.on_hello(*h, frame, "routing", peer);
-    if (h->type == FrameType::auth) return table_.on_auth(*h, frame, "routing", peer);
+    if (h->type == FrameType::hello) {
+      // A hello replaces the connection's handshake in progress, if any.
+      for (auto& c : challenges_)
+        if (c.conn == peer) c.stale = true;
+      return table_.on_hello(*h, frame, peer);
+    }
+    if (h->type == FrameType::auth) return table_.on_auth(*h, frame, "routing", peer, peer);
     return {};
   }
 
@@ -123,7 +130,9 @@ class Harness {
     const auto& proof = o.via.array.ptr[1];
     check(sn.type == msgpack::type::BIN && sn.via.bin.size == kNonceSize, "sn is bin 32");
     check(proof.type == msgpack::type::BIN && proof.via.bin.size == kTagSize, "proof is bin 32");
-    Challenge c{h.session, nonce, std::string(sn.via.bin.ptr, sn.via.bin.size), wants_unsealed};
+    Challenge c{
+        h.session, nonce, std::string(sn.via.bin.ptr, sn.via.bin.size), wants_unsealed, false,
+        false,     peer};
     Tag expected = server_proof(authkey_, {c.client_nonce, c.server_nonce, c.session});
     check(tags_equal(reinterpret_cast<const unsigned char*>(proof.via.bin.ptr), expected),
           "the server proof verifies for the hello's nonce");
@@ -142,6 +151,11 @@ class Harness {
     }
     auto ans = deliver(frame, peer);
     Header h = answer_header(ans);
+    if (peer != c.conn) {
+      // Another connection's answer neither completes nor spends the handshake.
+      check(ans.established == nullptr, "only the connection that sent the hello completes it");
+      return;
+    }
     bool first = !c.used;
     c.used = true;
     bool correct = right_proof || frame == pack_auth(c.session, right);
@@ -161,8 +175,10 @@ class Harness {
     auto welcome = oh.get().as<std::map<std::string, msgpack::object>>();
     bool macs = welcome.at("frame_macs").as<bool>();
     check(macs == ans.established->frame_macs, "the welcome tells the session's MAC decision");
-    bool may_drop = c.wants_unsealed && allow_unsealed_ && is_local_peer(peer);
-    check(macs == !may_drop, "frames go without MACs only when asked, allowed and local");
+    // Every connection passed the gate (ipc of the daemon's user, or CURVE on tcp): granted
+    // whenever asked and allowed.
+    bool may_drop = c.wants_unsealed && allow_unsealed_;
+    check(macs == !may_drop, "frames go without MACs only when asked and allowed");
     check(table_.find(c.session) == ans.established, "the session is in the table");
   }
 
