@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "protocol/message.hpp"
+#include "syncmgr/errors.hpp"
 #include "syncmgr/value.hpp"
 
 namespace {
@@ -97,6 +98,8 @@ std::optional<Value> to_value(const msgpack::object& o) {
     return v;
   } catch (const msgpack::type_error&) {
     return std::nullopt;
+  } catch (const syncmgr::ValueError&) {
+    return std::nullopt;  // refused, as ext values are: a map with duplicate keys
   }
 }
 

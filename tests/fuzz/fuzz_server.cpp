@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -432,17 +433,47 @@ class Harness {
     return conns_[conn];
   }
 
-  // Waits until the daemon has served every frame sent on `conn`: sends a frame of an unknown
-  // type carrying a marker as its session id and waits for its refusal, which echoes the marker.
+  // Waits until the daemon has served every frame sent on `conn`: sends a hello whose nonce carries
+  // a marker and waits for the challenge that answers it (its proof covers that nonce). Not a
+  // refusal: the daemon answers only so many refusals a minute on one connection.
   void sync(int conn) {
-    std::uint64_t marker = ++markers_ | (1ull << 63);
-    conns_[conn].send(zmq::buffer(make_frame(
-        {kProtocolVersion, static_cast<FrameType>(99), Direction::to_daemon, marker, 0}, {})));
+    std::uint64_t marker = ++markers_;
+    std::string cn(kNonceSize, '\0');
+    std::memcpy(cn.data(), &marker, sizeof marker);
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(2);
+    pk.pack(kProtocolVersion);
+    pk.pack_bin(kNonceSize);
+    pk.pack_bin_body(cn.data(), kNonceSize);
+    conns_[conn].send(
+        zmq::buffer(make_frame({kProtocolVersion, FrameType::hello, Direction::to_daemon, 0, 0},
+                               std::string_view(buf.data(), buf.size()))));
     while (true) {
       std::string f = await_any(conns_[conn]);
-      auto h = read_header(f);
-      if (h && h->type == FrameType::refused && h->session == marker) return;
+      if (answers_hello(f, cn)) return;
       if (conn < 2) on_frame(f);
+    }
+  }
+
+  // Whether `frame` is the challenge to the hello with client nonce `cn`.
+  bool answers_hello(const std::string& frame, const std::string& cn) {
+    auto h = read_header(frame);
+    if (!h || h->type != FrameType::challenge) return false;
+    try {
+      auto oh = msgpack::unpack(frame.data() + kHeaderSize, frame.size() - kHeaderSize);
+      const auto& o = oh.get();
+      if (o.type != msgpack::type::ARRAY || o.via.array.size != 2) return false;
+      const auto& sn = o.via.array.ptr[0];
+      const auto& proof = o.via.array.ptr[1];
+      if (sn.type != msgpack::type::BIN || sn.via.bin.size != kNonceSize ||
+          proof.type != msgpack::type::BIN || proof.via.bin.size != kTagSize)
+        return false;
+      Tag expected =
+          server_proof(authkey_, {cn, std::string(sn.via.bin.ptr, kNonceSize), h->session});
+      return tags_equal(reinterpret_cast<const unsigned char*>(proof.via.bin.ptr), expected);
+    } catch (const std::exception&) {
+      return false;
     }
   }
 
