@@ -86,14 +86,14 @@ Reply acquire(Ctx& c) {
   auto who = owner_arg(c, 0);
   if (!who.ok()) return who.error();
   LockObject& l = lock(c);
-  // Releases wake parked acquirers before any new request is read, so a new acquirer never
-  // overtakes them: arrival order holds.
+  // A release signals the parked acquirers before any new request is read, so a new acquirer
+  // never overtakes them: arrival order holds. A Condition's acquirers park on this key too.
   if (lock_ops::try_acquire(l.state, who.value(), c.server.next_fence())) {
     c.session.holdings.insert(l.name);
     return Value(l.state.fence);
   }
   if (!c.may_wait) return Value();
-  return Reply::parked();
+  return Reply::park({{&l, Awaited::free}});
 }
 
 // lock.release thread -> nil | RuntimeError
@@ -102,12 +102,9 @@ Reply release(Ctx& c) {
   auto who = owner_arg(c, 0);
   if (!who.ok()) return who.error();
   LockObject& l = lock(c);
-  auto r = lock_ops::release(l.state, who.value());
-  if (!r.ok()) return r.error();
-  if (l.state.count == 0)
-    for (const auto& cond : l.conditions)
-      if (Object* o = c.registry.find(cond)) c.server.touch(*o);
-  return r;
+  // Mutating: the release signals this lock's `free` key, where its acquirers and those of the
+  // Conditions built on it wait.
+  return lock_ops::release(l.state, who.value());
 }
 
 // lock.locked -> bool

@@ -1,8 +1,9 @@
 // queue and joinablequeue: put/get (single or batched, blocking with timeout), qsize, empty, full,
 // maxsize, shutdown, is_shutdown; joinablequeue adds task_done and join. Blocked getters and
-// putters are served in arrival order: every put or get re-runs the parked calls before the next
-// request is read, so a handler only has to try its op and park on Full or Empty. shutdown is a
-// mutating op too, so its re-run of the parked calls answers them ShutDown (and joins true).
+// putters are served in arrival order: every put or get signals the queue's keys (items, room,
+// done) before the next request is read, so a handler only has to try its op and park on Full or
+// Empty. shutdown is a mutating op too, so the parked calls it signals are answered ShutDown (and
+// joins true).
 #include "server/types/queue.hpp"
 
 #include <algorithm>
@@ -154,7 +155,10 @@ OpResult<std::unique_ptr<Object>> make_joinable(const Value& p) {
 template <class T>
 Reply park_or_answer(Ctx& c, OpResult<T> r, std::string_view blocked_kind,
                      bool blocks_same_op = true) {
-  if (!r.ok() && r.error().kind == blocked_kind && c.may_wait) return Reply::parked(blocks_same_op);
+  if (!r.ok() && r.error().kind == blocked_kind && c.may_wait) {
+    Awaited what = blocked_kind == err::full ? Awaited::room : Awaited::items;
+    return Reply::park({{c.object, what}}, blocks_same_op);
+  }
   return r;
 }
 
@@ -168,7 +172,8 @@ Reply put(Ctx& c) {
 // joinablequeue.put_many items block timeout -> nil | Full | ValueError
 Reply put_many(Ctx& c) {
   // Parked put_many calls of different sizes wait for different amounts of room, so one that stays
-  // parked must not hold back a later, smaller one: each is re-run (first fit in arrival order).
+  // parked must not hold back a later, smaller one: each is retried (first fit in arrival order).
+  // A parked put (room for one) does hold back every later put and put_many.
   return park_or_answer(c, queue_ops::put_many(queue(c), c.args[0]), err::full, false);
 }
 
@@ -231,8 +236,8 @@ Reply task_done(Ctx& c) {
 Reply join(Ctx& c) {
   auto r = queue_ops::joined(queue(c));
   if (r.value().as_bool() || !c.may_wait) return r;
-  // task_done is mutating, so parked joins are re-run when the count may have reached 0.
-  return Reply::parked();
+  // task_done is mutating, so it signals the parked joins when the count may have reached 0.
+  return Reply::park({{c.object, Awaited::done}});
 }
 
 }  // namespace

@@ -116,15 +116,15 @@ OpResult<std::unique_ptr<Object>> make_bounded(const Value& p) {
 // boundedsemaphore.acquire block timeout -> bool
 Reply acquire(Ctx& c) {
   SemaphoreObject& s = sem(c);
-  // Releases re-run parked acquirers before the next request is read, so a free permit here means
-  // no one is waiting for it: a new acquirer never overtakes a parked one.
+  // A release signals the parked acquirers before the next request is read, so a free permit here
+  // means no one is waiting for it: a new acquirer never overtakes a parked one.
   if (semaphore_ops::try_acquire(s.state, c.session.id)) {
     // Only an owned permit is the session's: its end must return it.
     if (s.state.owned) c.session.holdings.insert(s.name);
     return Value(true);
   }
   if (!c.may_wait) return Value(false);
-  return Reply::parked();
+  return Reply::park({{c.object, Awaited::permits}});
 }
 
 // semaphore.release n -> nil | ValueError (n < 1) | RuntimeError (owned: more than this session
