@@ -352,13 +352,31 @@ void Server::on_request(Session& session, std::string_view payload) {
   // Strings are referenced in the frame, not copied: dispatch copies what it keeps (the args).
   protocol::PayloadReader reader(payload, true);
   msgpack::zone zone(protocol::zone_chunk_for(payload.size()));  // all the frame's requests
-  try {
-    while (auto o = reader.next(zone))
-      dispatch(session, *o, out);
-  } catch (const std::exception& e) {
-    // Authenticated but not valid msgpack: answer under request id 0 and skip the rest.
-    protocol::pack_error_reply(out, 0, err::protocol,
-                               std::string("malformed msgpack in request payload: ") + e.what());
+  // Every request gets exactly one reply under its own id (PROTOCOL.md, "Requests and replies").
+  if (payload.empty())
+    protocol::pack_error_reply(
+        out, 0, err::protocol,
+        "empty request payload: a request frame carries one or more requests");
+  for (;;) {
+    std::optional<msgpack::object> o;
+    try {
+      o = reader.next(zone);
+    } catch (const std::exception& e) {
+      // Beyond the limits (nested too deep, ...) or not msgpack. When the parser can still tell
+      // where this request ends, it is answered under its id and the rest runs; otherwise nothing
+      // after it can be read, and the reply is the last one.
+      auto skipped = reader.skip_failed();
+      ++ops_total_;
+      protocol::pack_error_reply(out, skipped.id, err::protocol,
+                                 std::string(skipped.skipped ? "request cannot be unpacked: "
+                                                             : "malformed msgpack in request "
+                                                               "payload (the rest is ignored): ") +
+                                     e.what());
+      if (skipped.skipped) continue;
+      break;
+    }
+    if (!o) break;
+    dispatch(session, *o, out);
   }
   if (!frame.empty()) send_reply_frame(session, frame);
   for (auto id : closing_)
@@ -371,13 +389,17 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
   auto fail = [&](std::uint64_t id, std::string_view kind, const std::string& msg) {
     protocol::pack_error_reply(out, id, kind, msg);
   };
-  if (req.type != msgpack::type::ARRAY || req.via.array.size != 4) {
+  // A readable id is the reply's id, whatever else is wrong with the request.
+  const msgpack::object* f = req.type == msgpack::type::ARRAY ? req.via.array.ptr : nullptr;
+  std::uint64_t id =
+      f != nullptr && req.via.array.size > 0 && f[0].type == msgpack::type::POSITIVE_INTEGER
+          ? f[0].via.u64
+          : 0;
+  if (f == nullptr)
     return fail(0, err::protocol, "a request must be an array [id, op, target, args]");
-  }
-  const msgpack::object* f = req.via.array.ptr;
-  if (f[0].type != msgpack::type::POSITIVE_INTEGER)
-    return fail(0, err::protocol, "request id must be a positive integer");
-  std::uint64_t id = f[0].via.u64;
+  if (id == 0) return fail(0, err::protocol, "request id must be an integer > 0");
+  if (req.via.array.size != 4)
+    return fail(id, err::protocol, "a request must be an array [id, op, target, args]");
   if (f[1].type != msgpack::type::STR) return fail(id, err::protocol, "op must be a str");
   if (f[2].type != msgpack::type::STR && f[2].type != msgpack::type::NIL)
     return fail(id, err::protocol, "target must be a str or nil");

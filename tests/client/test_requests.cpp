@@ -148,3 +148,117 @@ TEST_CASE("requests: a call parked on a temporary object ends when its holder is
   CHECK(field(r[0], 3).as_string().find("freed") != std::string::npos);
   CHECK(testsupport::stat(m, "parked_calls") == 0);
 }
+TEST_CASE("requests: an ext value is a TypeError under the request's id; later requests run") {
+  Daemon d;
+  zmq::context_t ctx;
+  RawClient c(ctx, d.ipc(), read_file(d.key_file()));
+  c.handshake();
+  REQUIRE(c.call(open_queue(1, "q"), 1).size() == 1);
+  std::string put_ext = pack_request(2, "queue.put", "q", [](auto& pk) {
+    pk.pack_array(3);
+    pk.pack_ext(2, 5);
+    pk.pack_ext_body("ab", 2);
+    pk.pack(true);
+    pk.pack_nil();
+  });
+  auto r = c.call(put_ext + ping(3), 2);
+  REQUIRE(r.size() == 2);
+  CHECK(field(r[0], 0) == Value(2));
+  CHECK(field(r[0], 2) == Value("TypeError"));
+  CHECK(r[1] == Value(Array{3, 0, "pong"}));
+  // An ext value where the op should be is a bad shape, answered under the readable id.
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(4);
+  pk.pack(4);
+  pk.pack_ext(1, 1);
+  pk.pack_ext_body("x", 1);
+  pk.pack_nil();
+  pk.pack_array(0);
+  r = c.call(std::string(buf.data(), buf.size()) + ping(5), 3);
+  REQUIRE(r.size() == 2);
+  CHECK(field(r[0], 0) == Value(4));
+  CHECK(field(r[0], 2) == Value("ProtocolError"));
+  CHECK(r[1] == Value(Array{5, 0, "pong"}));
+}
+
+TEST_CASE(
+    "requests: bad shapes are answered under their readable id; id 0 and non-arrays are "
+    "ProtocolErrors and the rest still runs") {
+  Daemon d;
+  zmq::context_t ctx;
+  RawClient c(ctx, d.ipc(), read_file(d.key_file()));
+  c.handshake();
+  std::string bad_op;
+  {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(4);
+    pk.pack(9);
+    pk.pack(42);  // op must be a str
+    pk.pack_nil();
+    pk.pack_array(0);
+    bad_op.assign(buf.data(), buf.size());
+  }
+  std::string short_req;
+  {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(2);
+    pk.pack(10);
+    pk.pack(std::string("server.ping"));
+    short_req.assign(buf.data(), buf.size());
+  }
+  std::string not_array;
+  {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack(std::string("hello"));
+    not_array.assign(buf.data(), buf.size());
+  }
+  auto r = c.call(bad_op + short_req + ping(0) + not_array + ping(11), 1);
+  REQUIRE(r.size() == 5);
+  CHECK(field(r[0], 0) == Value(9));
+  CHECK(field(r[0], 2) == Value("ProtocolError"));
+  CHECK(field(r[1], 0) == Value(10));
+  CHECK(field(r[1], 2) == Value("ProtocolError"));
+  CHECK(field(r[2], 0) == Value(0));  // id 0 is not an id: refused, under 0
+  CHECK(field(r[2], 2) == Value("ProtocolError"));
+  CHECK(field(r[3], 0) == Value(0));
+  CHECK(field(r[3], 2) == Value("ProtocolError"));
+  CHECK(r[4] == Value(Array{11, 0, "pong"}));
+}
+
+TEST_CASE(
+    "requests: an empty payload is answered; values nest 64 levels, deeper is refused "
+    "under the request's id") {
+  Daemon d;
+  zmq::context_t ctx;
+  RawClient c(ctx, d.ipc(), read_file(d.key_file()));
+  c.handshake();
+  auto r = c.call("", 1);
+  REQUIRE(r.size() == 1);
+  CHECK(field(r[0], 0) == Value(0));
+  CHECK(field(r[0], 2) == Value("ProtocolError"));
+
+  REQUIRE(c.call(open_queue(1, "q"), 2).size() == 1);
+  auto nested_put = [](std::uint64_t id, int depth) {
+    return pack_request(id, "queue.put", "q", [depth](auto& pk) {
+      pk.pack_array(3);
+      for (int i = 0; i < depth - 1; ++i)
+        pk.pack_array(1);
+      pk.pack_array(0);
+      pk.pack(true);
+      pk.pack_nil();
+    });
+  };
+  r = c.call(nested_put(2, 64), 3);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0] == Value(Array{2, 0, Value()}));
+  r = c.call(nested_put(3, 65) + ping(4), 4);
+  REQUIRE(r.size() == 2);  // the parser finds where the deep request ends: the next one runs
+  CHECK(field(r[0], 0) == Value(3));
+  CHECK(field(r[0], 2) == Value("ProtocolError"));
+  CHECK(r[1] == Value(Array{4, 0, "pong"}));
+  CHECK(c.call(ping(5), 5)[0] == Value(Array{5, 0, "pong"}));
+}
