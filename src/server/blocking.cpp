@@ -88,15 +88,9 @@ void Blocking::process() {
 }
 
 void Blocking::try_key(const WaitKey& key) {
-  WaiterId last = 0;
-  for (;;) {
-    auto k = keys_.find(key);
-    if (k == keys_.end()) return;
-    auto it = k->second.upper_bound(last);
-    if (it == k->second.end()) return;
-    last = *it;
-    if (try_waiter(waiters_.at(last), &key)) return;
-  }
+  // Retries may serve waiters (and so remove them) as this walks: for_each_on looks up where it
+  // was after each one.
+  for_each_on(key, [&](Waiter& w) { return !try_waiter(w, &key); });
 }
 
 bool Blocking::try_waiter(Waiter& w, const WaitKey* key) {

@@ -125,13 +125,14 @@ void register_lock_commands(CommandTable& t) {
   using F = CommandFlags;
   t.add_type("lock", make_lock);
   t.add_type("rlock", make_rlock);
-  for (const char* type : {"lock", "rlock"}) {
-    std::string p(type);
-    t.add(p + ".acquire", 3, 3, F::blocking, acquire);
-    t.add(p + ".release", 1, 1, F::mutating, release);
-    t.add(p + ".locked", 0, 0, F::none, locked);
-    t.add(p + ".owned", 1, 1, F::none, owned);
-  }
+  t.add("lock.acquire", 3, 3, F::blocking, acquire);
+  t.add("lock.release", 1, 1, F::mutating, release);
+  t.add("lock.locked", 0, 0, F::none, locked);
+  t.add("lock.owned", 1, 1, F::none, owned);
+  t.add("rlock.acquire", 3, 3, F::blocking, acquire);
+  t.add("rlock.release", 1, 1, F::mutating, release);
+  t.add("rlock.locked", 0, 0, F::none, locked);
+  t.add("rlock.owned", 1, 1, F::none, owned);
 }
 
 }  // namespace syncmgr::server

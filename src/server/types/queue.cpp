@@ -247,17 +247,22 @@ void register_queue_commands(CommandTable& t) {
   const F blocking_mutating = F::blocking | F::mutating;
   t.add_type("queue", make_plain);
   t.add_type("joinablequeue", make_joinable);
-  for (const char* type : {"queue", "joinablequeue"}) {
-    std::string p(type);
-    t.add(p + ".put", 3, 3, blocking_mutating, put);
-    t.add(p + ".put_many", 3, 3, blocking_mutating, put_many);
-    t.add(p + ".get", 2, 2, blocking_mutating, get);
-    t.add(p + ".get_many", 3, 3, blocking_mutating, get_many);
-    t.add(p + ".qsize", 0, 0, F::none, qsize);
-    t.add(p + ".empty", 0, 0, F::none, empty);
-    t.add(p + ".full", 0, 0, F::none, full);
-    t.add(p + ".maxsize", 0, 0, F::none, maxsize);
-  }
+  t.add("queue.put", 3, 3, blocking_mutating, put);
+  t.add("queue.put_many", 3, 3, blocking_mutating, put_many);
+  t.add("queue.get", 2, 2, blocking_mutating, get);
+  t.add("queue.get_many", 3, 3, blocking_mutating, get_many);
+  t.add("queue.qsize", 0, 0, F::none, qsize);
+  t.add("queue.empty", 0, 0, F::none, empty);
+  t.add("queue.full", 0, 0, F::none, full);
+  t.add("queue.maxsize", 0, 0, F::none, maxsize);
+  t.add("joinablequeue.put", 3, 3, blocking_mutating, put);
+  t.add("joinablequeue.put_many", 3, 3, blocking_mutating, put_many);
+  t.add("joinablequeue.get", 2, 2, blocking_mutating, get);
+  t.add("joinablequeue.get_many", 3, 3, blocking_mutating, get_many);
+  t.add("joinablequeue.qsize", 0, 0, F::none, qsize);
+  t.add("joinablequeue.empty", 0, 0, F::none, empty);
+  t.add("joinablequeue.full", 0, 0, F::none, full);
+  t.add("joinablequeue.maxsize", 0, 0, F::none, maxsize);
   t.add("queue.shutdown", 0, 1, F::mutating, shutdown);
   t.add("joinablequeue.shutdown", 0, 1, F::mutating, shutdown);
   t.add("queue.is_shutdown", 0, 0, F::none, is_shutdown);

@@ -148,12 +148,12 @@ void register_semaphore_commands(CommandTable& t) {
   using F = CommandFlags;
   t.add_type("semaphore", make_semaphore);
   t.add_type("boundedsemaphore", make_bounded);
-  for (const char* type : {"semaphore", "boundedsemaphore"}) {
-    std::string p(type);
-    t.add(p + ".acquire", 2, 2, F::blocking, acquire);
-    t.add(p + ".release", 1, 1, F::mutating, release);
-    t.add(p + ".get_value", 0, 0, F::none, get_value);
-  }
+  t.add("semaphore.acquire", 2, 2, F::blocking, acquire);
+  t.add("semaphore.release", 1, 1, F::mutating, release);
+  t.add("semaphore.get_value", 0, 0, F::none, get_value);
+  t.add("boundedsemaphore.acquire", 2, 2, F::blocking, acquire);
+  t.add("boundedsemaphore.release", 1, 1, F::mutating, release);
+  t.add("boundedsemaphore.get_value", 0, 0, F::none, get_value);
 }
 
 }  // namespace syncmgr::server
