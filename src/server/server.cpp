@@ -126,6 +126,7 @@ void Server::run(int stop_fd) {
   auto next_tick = Clock::now() + tick_every;
   auto next_stop_check = Clock::now();
   int rcvtimeo = -2;  // what the socket has now (-1: wait forever)
+  auto pass_end = Clock::now();
   while (!shutdown_) {
     auto now = Clock::now();
     if (stop_fd >= 0 && now >= next_stop_check) {
@@ -160,11 +161,24 @@ void Server::run(int stop_fd) {
       on_parts(routing, frame);
     }
     now = Clock::now();
+    // Longer since the last pass than the wait asked for: the daemon itself stalled (stopped,
+    // swapped out, starved of CPU). Its clients' frames of that time may still sit in socket
+    // buffers, so nobody is judged silent until they have had a moment to be read (issue 10 #11).
+    auto overdue = now - pass_end - std::chrono::milliseconds(timeout);
+    if (overdue > kStallThreshold) {
+      auto grace = std::max<Clock::duration>(tick_every, kStallThreshold);
+      if (expire_not_before_ < now + grace) expire_not_before_ = now + grace;
+      if (stall_log_.allow())
+        SYNCMGR_LOG(warn, "the loop stalled for %.1f s; no session expires for the next %.1f s",
+                    std::chrono::duration<double>(overdue).count(),
+                    std::chrono::duration<double>(grace).count());
+    }
     blocking_.expire(now);
     if (now >= next_tick) {
       tick(now);
       next_tick = now + tick_every;
     }
+    pass_end = Clock::now();
   }
   if (shutdown_) {
     // The reply to server.shutdown was queued just now. ZeroMQ's linger keeps queued frames only
@@ -177,8 +191,10 @@ void Server::run(int stop_fd) {
 }
 
 void Server::tick(Clock::time_point now) {
-  for (auto id : sessions_.expire(now))
-    end_session(id, "expired (no frame within the session timeout)");
+  auto idle = sessions_.expire(now);
+  if (now >= expire_not_before_)
+    for (auto id : idle)
+      end_session(id, "expired (no frame within the session timeout)");
   if (now - rate_window_start_ >= std::chrono::seconds(1)) {
     double secs = std::chrono::duration<double>(now - rate_window_start_).count();
     ops_per_second_ = static_cast<double>(ops_total_ - ops_at_window_start_) / secs;

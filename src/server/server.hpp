@@ -110,7 +110,7 @@ class Server : private BlockingHost {
   zmq::context_t context_;
   zmq::socket_t router_;
   std::unique_ptr<Gate> gate_;  // declared after the socket it watches: stopped before it closes
-  LogLimiter mac_log_, replay_log_;
+  LogLimiter mac_log_, replay_log_, stall_log_;
   std::unordered_map<std::string, std::uint32_t> refusals_;  // per connection, cleared each minute
   Clock::time_point refusals_window_ = Clock::now();
   std::vector<std::string> endpoints_;
@@ -118,6 +118,9 @@ class Server : private BlockingHost {
   std::vector<std::uint64_t> closing_;
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
+  /// After the loop itself stalled: sessions are not expired before this (see run()).
+  Clock::time_point expire_not_before_{};
+  static constexpr std::chrono::milliseconds kStallThreshold{500};
 
   Clock::time_point started_ = Clock::now();
   Clock::time_point rate_window_start_ = started_;
