@@ -184,10 +184,11 @@ std::vector<double> pings(Manager& m, int count) {
 }
 
 void print_latency(const char* what, std::vector<double> v) {
-  std::sort(v.begin(), v.end());
   if (v.empty()) return;
-  std::printf("%-44s n=%-6zu median %.3f ms, p99 %.3f ms, max %.3f ms\n", what, v.size(),
-              v[v.size() / 2], v[v.size() * 99 / 100], v.back());
+  auto worst = std::max_element(v.begin(), v.end()) - v.begin();  // when it happened
+  std::sort(v.begin(), v.end());
+  std::printf("%-44s n=%-6zu median %.3f ms, p99 %.3f ms, max %.3f ms (ping #%td)\n", what,
+              v.size(), v[v.size() / 2], v[v.size() * 99 / 100], v.back(), worst + 1);
 }
 
 }  // namespace
