@@ -171,10 +171,10 @@ Reply put(Ctx& c) {
 // queue.put_many items block timeout -> nil | Full | ValueError (more items than maxsize)
 // joinablequeue.put_many items block timeout -> nil | Full | ValueError
 Reply put_many(Ctx& c) {
-  // Parked put_many calls of different sizes wait for different amounts of room, so one that stays
-  // parked must not hold back a later, smaller one: each is retried (first fit in arrival order).
-  // A parked put (room for one) does hold back every later put and put_many.
-  return park_or_answer(c, queue_ops::put_many(queue(c), c.args[0]), err::full, false);
+  // Strict arrival order on the room key: a parked put_many holds back the later puts and
+  // put_manys, even smaller ones. So a large batch is never starved by small ones, and a change
+  // tries one waiter that cannot proceed, not every parked batch (issue 10 #9).
+  return park_or_answer(c, queue_ops::put_many(queue(c), c.args[0]), err::full);
 }
 
 // queue.get block timeout -> item | Empty
