@@ -41,7 +41,13 @@ inline constexpr std::string_view session = "SessionError";
 
 enum class ReplyStatus : std::uint8_t { ok = 0, error = 1 };
 
-/// Limits for unpacking untrusted msgpack: nothing may claim more elements than it has bytes.
+/// How deep values may nest (an array or map counts as a level; a scalar at top level is 0 deep).
+inline constexpr std::size_t kMaxValueDepth = 64;
+
+/// Limits for unpacking untrusted msgpack: nothing may claim more elements than it has bytes, and
+/// nesting is bounded: a value of kMaxValueDepth levels inside a request [id, op, target, [args]]
+/// or a reply [id, status, value] fits. Ext values are unpacked (and refused when converted, so
+/// the request that carries one gets a TypeError of its own instead of spoiling its payload).
 msgpack::unpack_limit unpack_limits(std::size_t payload_size);
 
 /// Iterates over the msgpack objects packed back to back in a payload.
@@ -57,10 +63,20 @@ class PayloadReader {
   /// Next object, allocated in `zone`: the objects of one frame share one zone, which saves an
   /// allocation (and, under load, heap growth and page faults) per object.
   std::optional<msgpack::object> next(msgpack::zone& zone);
+  /// After next() threw: finds where the object that failed ends without building it (it may be
+  /// nested too deep, or claim too much) and moves past it. `id` is the request id it starts
+  /// with, when one was readable (0 if not); `skipped` is false when the payload is not msgpack
+  /// at all from there (nothing after it can be read).
+  struct Skipped {
+    bool skipped = false;
+    std::uint64_t id = 0;
+  };
+  Skipped skip_failed();
 
  private:
   std::string_view data_;
   std::size_t offset_ = 0;
+  std::size_t last_start_ = 0;  // where the object next() last read (or failed to) starts
   bool reference_ = false;
 };
 

@@ -2,8 +2,9 @@
 //
 // Op names are "<type>.<method>" (dict.get) plus the reserved "server.*" group. Dispatch checks, in
 // this order: known op, arity, target object exists, target type matches; then calls the handler.
-// Handlers answer now (a value or an error) or, for blocking operations, park the call on a waiter
-// list and answer later; either way each request gets exactly one reply.
+// Handlers answer now (a value or an error) or, for blocking operations, park the call on keys of
+// the blocking module (blocking.hpp) and answer later; either way each request gets exactly one
+// reply.
 #pragma once
 
 #include <cstdint>
@@ -13,8 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/blocking.hpp"
 #include "server/object.hpp"
-#include "server/waiters.hpp"
 
 namespace syncmgr::server {
 
@@ -24,7 +25,7 @@ struct Session;
 
 enum class CommandFlags : std::uint32_t {
   none = 0,
-  mutating = 1,  // may change the object: its parked calls are re-run afterwards
+  mutating = 1,  // may change the object: its keys are signalled afterwards (blocking.hpp)
   blocking = 2,  // may park; its last two args are block: bool and timeout: seconds | nil
 };
 inline bool has(CommandFlags set, CommandFlags f) {
@@ -43,7 +44,7 @@ struct Ctx {
   std::string_view target;  // the object's name; empty for server.* ops
   Object* object;           // resolved target (nullptr for server.* ops)
   std::vector<Value>& args;
-  /// Blocking ops: true when the handler may answer Reply::parked() (block was true and the
+  /// Blocking ops: true when the handler may answer Reply::park(keys) (block was true and the
   /// deadline has not passed). When false and the op cannot proceed, it gives its "would block"
   /// answer (false, Empty, Full, ...).
   bool may_wait = false;
@@ -71,16 +72,19 @@ class Reply {
       err_ = std::move(r.error());
     }
   }
-  /// The call waits. `blocks_same_op`: while this call waits, later parked calls of the same op on
-  /// the same object cannot proceed either (true for FIFO waits; false when calls of one op wait
-  /// for different things, e.g. Condition.wait before and after its notify).
-  static Reply parked(bool blocks_same_op = true) {
+  /// The call waits until one of `keys` is signalled (or its deadline passes). `blocks_same_op`:
+  /// while this call waits, the later calls parked on the same keys cannot proceed either (they
+  /// wait for the same thing or more: FIFO waits); false when they may (put_many calls of
+  /// different sizes, a Barrier's parties).
+  static Reply park(std::vector<WaitKey> keys, bool blocks_same_op = true) {
     Reply r{Value()};
     r.state_ = State::parked;
+    r.keys_ = std::move(keys);
     r.blocks_same_op_ = blocks_same_op;
     return r;
   }
   bool blocks_same_op() const { return blocks_same_op_; }
+  const std::vector<WaitKey>& keys() const { return keys_; }
   bool is_error() const { return state_ == State::error; }
   bool is_parked() const { return state_ == State::parked; }
   Value& value() { return value_; }
@@ -89,6 +93,7 @@ class Reply {
  private:
   enum class State { value, error, parked } state_ = State::value;
   bool blocks_same_op_ = true;
+  std::vector<WaitKey> keys_;
   Value value_;
   Err err_;
 };

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,8 +56,6 @@ class Object {
   bool temporary = false;
   /// Sessions holding a temporary object.
   std::vector<std::uint64_t> holders;
-  /// Parked calls on this object in arrival order (ids in the server's WaiterTable).
-  std::deque<std::uint64_t> waiters;
 
   /// A session ended (closed or expired) after holding something here (see Session::holdings) or
   /// waiting here: release what it holds (locks, permits), break what it was part of (a barrier).

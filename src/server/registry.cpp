@@ -61,45 +61,45 @@ OpResult<Registry::Opened> Registry::open(std::string_view type, const Value& na
 void Registry::add_holder(Object& obj, std::uint64_t session) {
   if (std::find(obj.holders.begin(), obj.holders.end(), session) != obj.holders.end()) return;
   obj.holders.push_back(session);
-  held_[session].push_back(obj.name);
+  held_[session].insert(obj.name);
+}
+
+void Registry::destroy(std::string_view name, bool removed) {
+  auto it = objects_.find(name);
+  if (it == objects_.end()) return;
+  if (on_gone_) on_gone_(*it->second, removed);
+  objects_.erase(it);
 }
 
 bool Registry::remove(std::string_view name) {
-  auto it = objects_.find(name);
-  if (it == objects_.end()) return false;
-  for (auto session : it->second->holders) {
-    auto& names = held_[session];
-    names.erase(std::remove(names.begin(), names.end(), name), names.end());
-  }
-  objects_.erase(it);
+  Object* obj = find(name);
+  if (obj == nullptr) return false;
+  for (auto session : obj->holders)
+    if (auto held = held_.find(session); held != held_.end()) held->second.erase(obj->name);
+  destroy(name, true);
   return true;
+}
+
+void Registry::drop_holder(Object& obj, std::uint64_t session) {
+  auto& h = obj.holders;  // a handful of sessions: a scan is cheapest
+  h.erase(std::remove(h.begin(), h.end(), session), h.end());
+  if (h.empty()) destroy(std::string(obj.name), false);
 }
 
 void Registry::release(std::string_view name, std::uint64_t session) {
   Object* obj = find(name);
   if (obj == nullptr || !obj->temporary) return;
-  auto& h = obj->holders;
-  h.erase(std::remove(h.begin(), h.end(), session), h.end());
-  auto held = held_.find(session);
-  if (held != held_.end()) {
-    auto& names = held->second;
-    names.erase(std::remove(names.begin(), names.end(), name), names.end());
-  }
-  if (h.empty()) objects_.erase(objects_.find(name));
+  if (auto held = held_.find(session); held != held_.end()) held->second.erase(obj->name);
+  drop_holder(*obj, session);
 }
 
 void Registry::release_session(std::uint64_t session) {
   auto held = held_.find(session);
   if (held == held_.end()) return;
-  std::vector<std::string> names = std::move(held->second);
+  std::unordered_set<std::string> names = std::move(held->second);
   held_.erase(held);
-  for (const auto& name : names) {
-    Object* obj = find(name);
-    if (obj == nullptr) continue;
-    auto& h = obj->holders;
-    h.erase(std::remove(h.begin(), h.end(), session), h.end());
-    if (h.empty()) objects_.erase(objects_.find(name));
-  }
+  for (const auto& name : names)
+    if (Object* obj = find(name)) drop_holder(*obj, session);
 }
 
 void Registry::for_each(const std::function<void(const Object&)>& fn) const {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "server/commands.hpp"
@@ -42,11 +43,18 @@ class Registry {
   /// Drops every hold of a session that ended.
   void release_session(std::uint64_t session);
 
+  /// Called with each object just before it is destroyed (removed: by server.remove; else a
+  /// temporary freed), so the calls parked on it can end.
+  void on_gone(std::function<void(const Object&, bool removed)> fn) { on_gone_ = std::move(fn); }
+
   std::size_t size() const { return objects_.size(); }
   void for_each(const std::function<void(const Object&)>& fn) const;
 
  private:
   void add_holder(Object& obj, std::uint64_t session);
+  /// Drops `session` from a temporary's holders; frees it when none are left.
+  void drop_holder(Object& obj, std::uint64_t session);
+  void destroy(std::string_view name, bool removed);
 
   struct Hash {
     using is_transparent = void;
@@ -54,7 +62,9 @@ class Registry {
   };
   const CommandTable& table_;
   std::unordered_map<std::string, std::unique_ptr<Object>, Hash, std::equal_to<>> objects_;
-  std::unordered_map<std::uint64_t, std::vector<std::string>> held_;  // session -> temporaries
+  // session -> the temporaries it holds (a set: releasing one of 100,000 must not scan them all)
+  std::unordered_map<std::uint64_t, std::unordered_set<std::string>> held_;
+  std::function<void(const Object&, bool)> on_gone_;
   std::string instance_;
   std::uint64_t next_temporary_ = 0;
 };

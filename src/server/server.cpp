@@ -71,6 +71,10 @@ Server::Server(ServerOptions options)
       context_(seed_routing_ids()),
       router_(context_, zmq::socket_type::router) {
   gate_ = std::make_unique<Gate>(context_, router_, protocol::z85_decode_key(curve_.client_public));
+  // Freeing or removing an object ends the calls parked on it (blocking.hpp).
+  registry_.on_gone([this](const Object& obj, bool removed) {
+    blocking_.object_gone(obj, removed ? Outcome::object_removed : Outcome::object_freed);
+  });
   router_.set(zmq::sockopt::linger, 1000);
   router_.set(zmq::sockopt::sndhwm, 100000);
   // Per connection: past 1,000 queued frames ZeroMQ stops reading that peer's socket (its sender
@@ -125,6 +129,7 @@ void Server::run(int stop_fd) {
   auto next_tick = Clock::now() + tick_every;
   auto next_stop_check = Clock::now();
   int rcvtimeo = -2;  // what the socket has now (-1: wait forever)
+  auto pass_end = Clock::now();
   while (!shutdown_) {
     auto now = Clock::now();
     if ((stop_fd >= 0 || options_.owner_pid != 0) && now >= next_stop_check) {
@@ -141,7 +146,7 @@ void Server::run(int stop_fd) {
       }
       next_stop_check = now + kStopCheck;
     }
-    auto wake_at = std::min(next_tick, waiters_.next_deadline());
+    auto wake_at = std::min(next_tick, blocking_.next_deadline());
     if (stop_fd >= 0 || options_.owner_pid != 0) wake_at = std::min(wake_at, next_stop_check);
     // Rounded up: a wait rounded down to 0 ms would spin until the deadline.
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now).count();
@@ -165,11 +170,24 @@ void Server::run(int stop_fd) {
       on_parts(routing, frame);
     }
     now = Clock::now();
-    expire_waiters(now);
+    // Longer since the last pass than the wait asked for: the daemon itself stalled (stopped,
+    // swapped out, starved of CPU). Its clients' frames of that time may still sit in socket
+    // buffers, so nobody is judged silent until they have had a moment to be read (issue 10 #11).
+    auto overdue = now - pass_end - std::chrono::milliseconds(timeout);
+    if (overdue > kStallThreshold) {
+      auto grace = std::max<Clock::duration>(tick_every, kStallThreshold);
+      if (expire_not_before_ < now + grace) expire_not_before_ = now + grace;
+      if (stall_log_.allow())
+        SYNCMGR_LOG(warn, "the loop stalled for %.1f s; no session expires for the next %.1f s",
+                    std::chrono::duration<double>(overdue).count(),
+                    std::chrono::duration<double>(grace).count());
+    }
+    blocking_.expire(now);
     if (now >= next_tick) {
       tick(now);
       next_tick = now + tick_every;
     }
+    pass_end = Clock::now();
   }
   if (shutdown_) {
     // The reply to server.shutdown was queued just now. ZeroMQ's linger keeps queued frames only
@@ -182,8 +200,10 @@ void Server::run(int stop_fd) {
 }
 
 void Server::tick(Clock::time_point now) {
-  for (auto id : sessions_.expire(now))
-    end_session(id, "expired (no frame within the session timeout)");
+  auto idle = sessions_.expire(now);
+  if (now >= expire_not_before_)
+    for (auto id : idle)
+      end_session(id, "expired (no frame within the session timeout)");
   if (now - rate_window_start_ >= std::chrono::seconds(1)) {
     double secs = std::chrono::duration<double>(now - rate_window_start_).count();
     ops_per_second_ = static_cast<double>(ops_total_ - ops_at_window_start_) / secs;
@@ -211,28 +231,20 @@ void Server::end_session(std::uint64_t id, const char* why) {
   Session* session = sessions_.find(id);
   if (session == nullptr) return;
   SYNCMGR_LOG(info, "session %016llx %s", static_cast<unsigned long long>(id), why);
-  std::vector<std::string> affected(session->holdings.begin(), session->holdings.end());
   // Its parked calls end without a reply: there is no one left to answer.
-  for (auto wid : waiters_.of_session(id)) {
-    Waiter* w = waiters_.find(wid);
-    Object* obj = registry_.find(w->target);
-    SYNCMGR_LOG(info, "session %016llx: cancelled its parked %s on '%s'",
-                static_cast<unsigned long long>(id), w->command->name.c_str(), w->target.c_str());
-    std::string target = w->target;
-    drop_waiter(wid, obj);
-    if (obj != nullptr) obj->waiter_gone(id);
-    affected.push_back(std::move(target));
-  }
-  for (const auto& name : affected) {
+  blocking_.end_session(id);
+  // What it held is released, and whoever waits for that is signalled (a Condition re-acquiring
+  // a Lock parks on the Lock's key, so it is among them).
+  for (const auto& name : session->holdings) {
     Object* obj = registry_.find(name);
     if (obj == nullptr) continue;
     for (const auto& line : obj->release_session(id))
       SYNCMGR_LOG(info, "session %016llx: %s", static_cast<unsigned long long>(id), line.c_str());
-    touch(*obj);
+    blocking_.signal_object(*obj);
   }
   sessions_.close(id);
-  registry_.release_session(id);
-  flush_wakes();
+  registry_.release_session(id);  // frees its temporaries, ending the calls parked on them
+  blocking_.process();
 }
 
 void Server::on_parts(zmq::message_t& routing, zmq::message_t& first) {
@@ -365,13 +377,31 @@ void Server::on_request(Session& session, std::string_view payload) {
   // Strings are referenced in the frame, not copied: dispatch copies what it keeps (the args).
   protocol::PayloadReader reader(payload, true);
   msgpack::zone zone(protocol::zone_chunk_for(payload.size()));  // all the frame's requests
-  try {
-    while (auto o = reader.next(zone))
-      dispatch(session, *o, out);
-  } catch (const std::exception& e) {
-    // Authenticated but not valid msgpack: answer under request id 0 and skip the rest.
-    protocol::pack_error_reply(out, 0, err::protocol,
-                               std::string("malformed msgpack in request payload: ") + e.what());
+  // Every request gets exactly one reply under its own id (PROTOCOL.md, "Requests and replies").
+  if (payload.empty())
+    protocol::pack_error_reply(
+        out, 0, err::protocol,
+        "empty request payload: a request frame carries one or more requests");
+  for (;;) {
+    std::optional<msgpack::object> o;
+    try {
+      o = reader.next(zone);
+    } catch (const std::exception& e) {
+      // Beyond the limits (nested too deep, ...) or not msgpack. When the parser can still tell
+      // where this request ends, it is answered under its id and the rest runs; otherwise nothing
+      // after it can be read, and the reply is the last one.
+      auto skipped = reader.skip_failed();
+      ++ops_total_;
+      protocol::pack_error_reply(out, skipped.id, err::protocol,
+                                 std::string(skipped.skipped ? "request cannot be unpacked: "
+                                                             : "malformed msgpack in request "
+                                                               "payload (the rest is ignored): ") +
+                                     e.what());
+      if (skipped.skipped) continue;
+      break;
+    }
+    if (!o) break;
+    dispatch(session, *o, out);
   }
   if (!frame.empty()) send_reply_frame(session, frame);
   for (auto id : closing_)
@@ -384,13 +414,17 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
   auto fail = [&](std::uint64_t id, std::string_view kind, const std::string& msg) {
     protocol::pack_error_reply(out, id, kind, msg);
   };
-  if (req.type != msgpack::type::ARRAY || req.via.array.size != 4) {
+  // A readable id is the reply's id, whatever else is wrong with the request.
+  const msgpack::object* f = req.type == msgpack::type::ARRAY ? req.via.array.ptr : nullptr;
+  std::uint64_t id =
+      f != nullptr && req.via.array.size > 0 && f[0].type == msgpack::type::POSITIVE_INTEGER
+          ? f[0].via.u64
+          : 0;
+  if (f == nullptr)
     return fail(0, err::protocol, "a request must be an array [id, op, target, args]");
-  }
-  const msgpack::object* f = req.via.array.ptr;
-  if (f[0].type != msgpack::type::POSITIVE_INTEGER)
-    return fail(0, err::protocol, "request id must be a positive integer");
-  std::uint64_t id = f[0].via.u64;
+  if (id == 0) return fail(0, err::protocol, "request id must be an integer > 0");
+  if (req.via.array.size != 4)
+    return fail(id, err::protocol, "a request must be an array [id, op, target, args]");
   if (f[1].type != msgpack::type::STR) return fail(id, err::protocol, "op must be a str");
   if (f[2].type != msgpack::type::STR && f[2].type != msgpack::type::NIL)
     return fail(id, err::protocol, "target must be a str or nil");
@@ -472,16 +506,16 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
     w.session = session.id;
     w.request_id = id;
     w.command = cmd;
-    w.target = std::string(target);
+    w.object = obj;
     w.args = std::move(args);
     w.deadline = ctx.deadline;
     w.state = std::move(ctx.state);
-    obj->waiters.push_back(waiters_.add(std::move(w)));
+    blocking_.park(std::move(w), r.keys());
   } else {
     pack_reply(out, id, r, *cmd, target);
+    if (obj != nullptr && has(cmd->flags, CommandFlags::mutating)) blocking_.signal_object(*obj);
   }
-  if (obj != nullptr && has(cmd->flags, CommandFlags::mutating)) touch(*obj);
-  flush_wakes();
+  blocking_.process();
 }
 
 Reply Server::run_handler(const Command& cmd, Ctx& ctx) {
@@ -508,15 +542,6 @@ void Server::pack_reply(msgpack::sbuffer& out, std::uint64_t id, Reply& r, const
   protocol::pack_error_reply(out, id, r.error().kind, msg);
 }
 
-void Server::send_reply(std::uint64_t session_id, std::uint64_t request_id, Reply& r,
-                        const Command& cmd, std::string_view target) {
-  Session* session = sessions_.find(session_id);
-  if (session == nullptr) return;
-  protocol::FrameBuilder frame;
-  pack_reply(frame.buffer(), request_id, r, cmd, target);
-  send_reply_frame(*session, frame);
-}
-
 void Server::send_reply_frame(Session& session, protocol::FrameBuilder& frame) {
   Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client, session.id,
            ++session.out_seq};
@@ -524,9 +549,14 @@ void Server::send_reply_frame(Session& session, protocol::FrameBuilder& frame) {
   send_frame(session.routing_id, std::move(frame.buffer()));
 }
 
-Reply Server::rerun(Waiter& w, Object& obj, bool timed_out) {
+Reply Server::retry(Waiter& w, bool timed_out) {
   Session* session = sessions_.find(w.session);
-  Ctx ctx{*this,  registry_, *session, w.request_id, w.target,  &obj,
+  if (session == nullptr) {
+    // Cannot happen: a session's end ends its calls first (blocking.hpp). Never dereference it.
+    SYNCMGR_LOG(error, "parked %s of an ended session retried", w.command->name.c_str());
+    return Err{err::internal, "internal error: the call's session is gone"};
+  }
+  Ctx ctx{*this,  registry_, *session, w.request_id, w.object->name, w.object,
           w.args, false,     false,    Value(),      w.deadline};
   ctx.may_wait = !timed_out;
   ctx.timed_out = timed_out;
@@ -536,93 +566,20 @@ Reply Server::rerun(Waiter& w, Object& obj, bool timed_out) {
   return r;
 }
 
-Waiter Server::drop_waiter(std::uint64_t id, Object* obj) {
-  if (obj != nullptr) {
-    auto it = std::find(obj->waiters.begin(), obj->waiters.end(), id);
-    if (it != obj->waiters.end()) obj->waiters.erase(it);
-  }
-  return waiters_.remove(id);
+void Server::answer(const Waiter& w, Reply& r) {
+  Session* session = sessions_.find(w.session);
+  if (session == nullptr) return;
+  protocol::FrameBuilder frame;
+  pack_reply(frame.buffer(), w.request_id, r, *w.command, w.object->name);
+  send_reply_frame(*session, frame);
 }
 
-void Server::wake(Object& obj) {
-  // Arrival order, and within one pass, once a call of some op stays parked the later calls of the
-  // same op are skipped: they wait for the same condition (FIFO fairness, and O(1) per op kind
-  // instead of re-running thousands of identical waiters on every change).
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    std::vector<const Command*> stuck;
-    for (std::size_t i = 0; i < obj.waiters.size();) {
-      std::uint64_t id = obj.waiters[i];
-      Waiter* w = waiters_.find(id);
-      if (std::find(stuck.begin(), stuck.end(), w->command) != stuck.end()) {
-        ++i;
-        continue;
-      }
-      Reply r = rerun(*w, obj, false);
-      if (r.is_parked()) {
-        if (r.blocks_same_op()) stuck.push_back(w->command);
-        ++i;
-        continue;
-      }
-      Waiter done = drop_waiter(id, &obj);
-      send_reply(done.session, done.request_id, r, *done.command, done.target);
-      progress = true;
-    }
-  }
-}
-
-void Server::flush_wakes() {
-  while (!pending_wakes_.empty()) {
-    std::string name = std::move(pending_wakes_.back());
-    pending_wakes_.pop_back();
-    if (Object* obj = registry_.find(name); obj != nullptr && !obj->waiters.empty()) wake(*obj);
-  }
-}
-
-void Server::expire_waiters(Clock::time_point now) {
-  for (auto id : waiters_.due(now)) {
-    Waiter* w = waiters_.find(id);
-    if (w == nullptr) continue;  // ended by an earlier one's consequences
-    Object* obj = registry_.find(w->target);
-    if (obj == nullptr) continue;
-    Reply r = rerun(*w, *obj, true);
-    if (r.is_parked()) {
-      // Timed out but must still wait for something (a Condition re-acquiring its lock): keep it
-      // parked with no deadline.
-      Waiter kept = waiters_.remove(id);
-      kept.deadline = Clock::time_point::max();
-      auto it = std::find(obj->waiters.begin(), obj->waiters.end(), id);
-      *it = waiters_.add(std::move(kept));
-      continue;
-    }
-    Waiter done = drop_waiter(id, obj);
-    send_reply(done.session, done.request_id, r, *done.command, done.target);
-    touch(*obj);
-  }
-  flush_wakes();
-}
-
-bool Server::cancel(std::uint64_t session, std::uint64_t request_id) {
-  auto id = waiters_.find_request(session, request_id);
-  if (!id) return false;
-  Object* obj = registry_.find(waiters_.find(*id)->target);
-  Waiter w = drop_waiter(*id, obj);
-  Reply r(Err{err::cancelled, "cancelled by the client"});
-  send_reply(w.session, w.request_id, r, *w.command, w.target);
-  if (obj != nullptr) {
-    obj->waiter_gone(session);
-    touch(*obj);
-  }
-  return true;
-}
-
-void Server::cancel_all(Object& obj, const std::string& why) {
-  while (!obj.waiters.empty()) {
-    Waiter w = drop_waiter(obj.waiters.front(), &obj);
-    Reply r(Err{err::name, why});
-    send_reply(w.session, w.request_id, r, *w.command, w.target);
-  }
+void Server::unserved(const Waiter& w, Outcome how) {
+  if (how == Outcome::session_ended)
+    SYNCMGR_LOG(info, "session %016llx: cancelled its parked %s on '%s'",
+                static_cast<unsigned long long>(w.session), w.command->name.c_str(),
+                w.object->name.c_str());
+  if (how != Outcome::timed_out) w.object->waiter_gone(w.session);
 }
 
 ServerStats Server::stats() const {
@@ -635,7 +592,7 @@ ServerStats Server::stats() const {
                      gate_->refused(),
                      rejected_frames_,
                      request_frames_,
-                     waiters_.size()};
+                     blocking_.size()};
 }
 
 }  // namespace syncmgr::server

@@ -1,7 +1,7 @@
 // The daemon's event loop: one thread owns every object and session and serves all clients from one
 // ZeroMQ ROUTER socket bound to any number of endpoints. It never blocks on a client: sends never
 // wait (ROUTER drops frames for peers that are gone or over their high-water mark), and a call that
-// must wait is parked on its object rather than holding the loop.
+// must wait is parked (blocking.hpp) rather than holding the loop.
 #pragma once
 
 #include <sys/types.h>
@@ -17,12 +17,12 @@
 #include <zmq.hpp>
 
 #include "protocol/curve.hpp"
+#include "server/blocking.hpp"
 #include "server/commands.hpp"
 #include "server/gate.hpp"
 #include "server/log.hpp"
 #include "server/registry.hpp"
 #include "server/sessions.hpp"
-#include "server/waiters.hpp"
 
 namespace syncmgr::server {
 
@@ -50,7 +50,7 @@ struct ServerStats {
   std::size_t parked_calls;
 };
 
-class Server {
+class Server : private BlockingHost {
  public:
   /// Binds every endpoint; throws std::runtime_error("cannot bind <endpoint>: <reason>").
   explicit Server(ServerOptions options);
@@ -71,15 +71,9 @@ class Server {
   // Used by handlers of blocking types.
   /// A number that grows with every call: fencing tokens for lock grants.
   std::uint64_t next_fence() { return ++fence_; }
-  /// Re-run `obj`'s parked calls after the current operation (another object's change may let
-  /// them proceed, e.g. a Lock released under a Condition).
-  void touch(const Object& obj) { pending_wakes_.push_back(obj.name); }
-  /// The parked call `id` (for handlers that inspect their object's waiters, e.g. notify).
-  Waiter* waiter(std::uint64_t id) { return waiters_.find(id); }
-  /// Cancels `session`'s parked call `request_id`: it is answered with CancelledError.
-  bool cancel(std::uint64_t session, std::uint64_t request_id);
-  /// Answers every parked call on `obj` with a NameError (the object is being removed).
-  void cancel_all(Object& obj, const std::string& why);
+  /// The parked calls: handlers park through their Reply, signal other objects' keys and find
+  /// waiters (a Condition's notify) here.
+  Blocking& blocking() { return blocking_; }
 
  private:
   /// Receives the rest of a message whose first part is `first` and handles it. On tcp a frame
@@ -106,18 +100,11 @@ class Server {
                   std::string_view target);
   /// Seals a frame of replies with the session's next sequence number and sends it.
   void send_reply_frame(Session& session, protocol::FrameBuilder& frame);
-  /// Sends a one-reply frame to a session (for calls answered after they were parked).
-  void send_reply(std::uint64_t session, std::uint64_t request_id, Reply& r, const Command& cmd,
-                  std::string_view target);
-  /// Runs a parked call's handler again; `timed_out` asks for its timeout answer.
-  Reply rerun(Waiter& w, Object& obj, bool timed_out);
   Reply run_handler(const Command& cmd, Ctx& ctx);
-  /// Re-runs `obj`'s parked calls in arrival order until none can proceed.
-  void wake(Object& obj);
-  void flush_wakes();
-  /// Removes a waiter from its object and the table without answering it.
-  Waiter drop_waiter(std::uint64_t id, Object* obj);
-  void expire_waiters(Clock::time_point now);
+  // BlockingHost: how the blocking module retries and answers parked calls.
+  Reply retry(Waiter& w, bool timed_out) override;
+  void answer(const Waiter& w, Reply& r) override;
+  void unserved(const Waiter& w, Outcome how) override;
 
   ServerOptions options_;
   CommandTable commands_;
@@ -127,15 +114,17 @@ class Server {
   zmq::context_t context_;
   zmq::socket_t router_;
   std::unique_ptr<Gate> gate_;  // declared after the socket it watches: stopped before it closes
-  LogLimiter mac_log_, replay_log_;
+  LogLimiter mac_log_, replay_log_, stall_log_;
   std::unordered_map<std::string, std::uint32_t> refusals_;  // per connection, cleared each minute
   Clock::time_point refusals_window_ = Clock::now();
   std::vector<std::string> endpoints_;
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
-  WaiterTable waiters_;
-  std::vector<std::string> pending_wakes_;
+  Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
+  /// After the loop itself stalled: sessions are not expired before this (see run()).
+  Clock::time_point expire_not_before_{};
+  static constexpr std::chrono::milliseconds kStallThreshold{500};
 
   Clock::time_point started_ = Clock::now();
   Clock::time_point rate_window_start_ = started_;

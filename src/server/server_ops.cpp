@@ -42,8 +42,7 @@ Reply remove(Ctx& c) {
   if (c.args[0].kind() != Value::Kind::string) return arg_type_error("name", c.args[0], "a str");
   Object* obj = c.registry.find(c.args[0].as_string());
   if (obj == nullptr) return Err{err::name, "no object named '" + c.args[0].as_string() + "'"};
-  c.server.cancel_all(*obj, "'" + obj->name + "' was removed while this call waited");
-  c.registry.remove(obj->name);
+  c.registry.remove(obj->name);  // its parked calls end with NameError (blocking.hpp)
   return Value();
 }
 
@@ -97,12 +96,14 @@ Reply stats(Ctx& c) {
                    {"version", SYNCMGR_VERSION}});
 }
 
-// server.cancel request_id -> bool. Ends this session's parked call `request_id`, which is then
-// answered with CancelledError; false if it was not parked (already answered, or never parked).
+// server.cancel request_id -> bool. Ends this session's parked calls under `request_id` (a client
+// may have reused the id: each is ended), each then answered with CancelledError; false if none was
+// parked (already answered, or never parked).
 Reply cancel(Ctx& c) {
   auto id = int_arg(c.args[0], "request id");
   if (!id.ok()) return id.error();
-  return Value(c.server.cancel(c.session.id, static_cast<std::uint64_t>(id.value())));
+  return Value(c.server.blocking().cancel(c.session.id, static_cast<std::uint64_t>(id.value())) >
+               0);
 }
 
 // server.shutdown -> nil; the daemon exits after sending this reply.

@@ -323,3 +323,20 @@ TEST_CASE("liveness: a call made while the daemon restarts fails or succeeds at 
   CHECK(worked);
   CHECK(testsupport::seconds_since(t0) < 1.5);
 }
+
+TEST_CASE(
+    "liveness: a daemon stalled past the session timeout reads what arrived before "
+    "expiring anyone") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto lock = m.Lock("held-through-stall");
+  REQUIRE(lock.acquire());
+  // The daemon is stopped for three session timeouts while this idle client keeps sending
+  // heartbeats: they wait in socket buffers until it resumes.
+  kill(d.pid(), SIGSTOP);
+  std::this_thread::sleep_for(3s);
+  kill(d.pid(), SIGCONT);
+  m.ping();
+  CHECK(lock.owned());
+  CHECK(d.log().find("expired") == std::string::npos);
+}

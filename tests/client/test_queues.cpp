@@ -85,6 +85,29 @@ TEST_CASE("queue: a blocked putter proceeds when space frees") {
   CHECK(q.get<int>() == 2);
 }
 
+TEST_CASE(
+    "queue: parked putters get room in arrival order; a waiting put_many holds back later "
+    "puts") {
+  Daemon d;
+  Manager m(d.options());
+  auto q = m.Queue("bounded", 3);
+  q.put_many(std::vector<int>{1, 2, 3});
+  auto batch = q.async_put_many(std::vector<int>{4, 5, 6});  // needs the whole queue
+  wait_parked(m, 1);
+  auto single = q.async_put(7);  // would fit one freed slot, but arrived later
+  wait_parked(m, 2);
+  CHECK(q.get<int>() == 1);  // each get's reply comes after the wake-ups it caused
+  CHECK(q.qsize() == 2);
+  CHECK(testsupport::stat(m, "parked_calls") == 2);
+  CHECK(q.get<int>() == 2);
+  CHECK(q.get<int>() == 3);
+  batch.get();
+  CHECK(q.qsize() == 3);
+  CHECK(q.get<int>() == 4);
+  single.get();
+  CHECK(q.get_many<int>(3) == std::vector<int>{5, 6, 7});
+}
+
 TEST_CASE("queue: 4 producers and 4 consumers x 10000 items, each received exactly once") {
   Daemon d;
   Manager m(d.options());

@@ -69,7 +69,7 @@ OpResult<Arrival> arrive(BarrierState& b, std::uint64_t session) {
 }
 
 Outcome check(const BarrierState& b, const BarrierTicket& t) {
-  // Parked parties are re-run after every change, so at most one of these moved since they parked.
+  // Parked parties are retried after every change, so at most one of these moved since they parked.
   if (t.epoch != b.epoch) return Outcome::reset;
   if (t.generation != b.generation) return Outcome::released;
   if (b.broken) return Outcome::broken;
@@ -223,7 +223,7 @@ Reply wait(Ctx& c) {
       // No timeout fires while an action runs (Python runs it holding the barrier's lock); a call
       // whose time ran out meanwhile enters with none left.
       if (c.timed_out) c.state = Value(true);
-      if (c.may_wait || c.timed_out) return Reply::parked(false);
+      if (c.may_wait || c.timed_out) return Reply::park({{c.object, Awaited::change}}, false);
       return Err{err::broken_barrier,
                  "barrier.wait would block: the previous cycle's action is still running"};
     }
@@ -236,13 +236,14 @@ Reply wait(Ctx& c) {
       return barrier_ops::failure(b, Outcome::broken);
     }
     // Parties of one wait op wait for different things (entry, release), so later ones still run.
-    return Reply::parked(false);
+    return Reply::park({{c.object, Awaited::change}}, false);
   }
   BarrierTicket t = ticket_of(c.state);
   Outcome o = barrier_ops::check(b, t);
   if (o == Outcome::released) return answer(t.index, false);
   if (o != Outcome::waiting) return barrier_ops::failure(b, o);
-  if (c.may_wait || barrier_ops::awaiting_action(b, t)) return Reply::parked(false);
+  if (c.may_wait || barrier_ops::awaiting_action(b, t))
+    return Reply::park({{c.object, Awaited::change}}, false);
   barrier_ops::break_barrier(b, "a party timed out");
   return barrier_ops::failure(b, Outcome::broken);
 }

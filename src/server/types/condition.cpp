@@ -1,6 +1,9 @@
 // condition: Python's Condition across processes, on its own RLock or on an existing Lock/RLock.
 // wait releases the lock on the daemon and parks in one step (no notify can slip in between),
 // and re-acquires the lock before it answers, also after a timeout (as Python's does).
+// Keys (blocking.hpp): a waiter parks on the condition's `notified` key until notify wakes it (or
+// its deadline passes); every acquire and re-acquire parks on the lock's `free` key, which is the
+// named Lock's own when there is one, so its release, or its holder's session ending, wakes them.
 #include <algorithm>
 #include <memory>
 
@@ -19,7 +22,7 @@ namespace {
 class ConditionObject : public Object {
  public:
   ConditionObject() : Object("condition") { own.recursive = true; }
-  std::size_t size() const override { return waiters.size(); }
+  std::size_t size() const override { return own.count; }
   std::vector<std::string> release_session(std::uint64_t session) override {
     if (!lock_name.empty() || own.count == 0 || own.owner.session != session) return {};
     own.count = 0;
@@ -53,8 +56,7 @@ struct Bound {
   Object& holder;  // the object whose name a holding session records (the lock's owner object)
 };
 
-// Resolves the condition's lock, and makes sure the lock re-runs this condition's parked calls
-// when it is released.
+// Resolves the condition's lock.
 OpResult<Bound> bind(Ctx& c) {
   auto& cond = static_cast<ConditionObject&>(*c.object);
   if (cond.lock_name.empty()) return Bound{cond, cond.own, cond};
@@ -63,18 +65,17 @@ OpResult<Bound> bind(Ctx& c) {
     return Err{err::name,
                "the condition's lock '" + cond.lock_name + "' is not a Lock or RLock that exists"};
   auto& lock = static_cast<LockObject&>(*o);
-  if (std::find(lock.conditions.begin(), lock.conditions.end(), cond.name) == lock.conditions.end())
-    lock.conditions.push_back(cond.name);
   return Bound{cond, lock.state, lock};
 }
 
-// After the lock was released: its other waiters (and conditions built on it) may proceed.
+WaitKey lock_free(const Bound& b) {
+  return WaitKey{&b.holder, Awaited::free};
+}
+
+// After the lock was released: the calls parked on it (any Condition's, or the Lock's own) may
+// proceed.
 void lock_released(Ctx& c, Bound& b) {
-  c.server.touch(b.holder);
-  if (&b.holder != &b.cond) {
-    for (const auto& name : static_cast<LockObject&>(b.holder).conditions)
-      if (Object* o = c.registry.find(name)) c.server.touch(*o);
-  }
+  c.server.blocking().signal(lock_free(b));
 }
 
 // condition.acquire thread block timeout -> fencing token | nil
@@ -88,7 +89,7 @@ Reply acquire(Ctx& c) {
     return Value(b.value().lock.fence);
   }
   if (!c.may_wait) return Value();
-  return Reply::parked();
+  return Reply::park({lock_free(b.value())});
 }
 
 // condition.release thread -> nil | RuntimeError
@@ -115,18 +116,19 @@ Reply wait(Ctx& c) {
     if (!saved.ok()) return Err{err::runtime, "cannot wait on un-acquired lock"};
     lock_released(c, b.value());
     c.state = Value(Array{Value(std::int64_t{kWaiting}), Value(std::uint64_t{saved.value()})});
-    if (c.may_wait) return Reply::parked(false);
+    if (c.may_wait) return Reply::park({{&b.value().cond, Awaited::notified}});
     c.state.as_array()[0] = Value(std::int64_t{kTimedOut});  // block=false: a zero timeout
   }
   auto& st = c.state.as_array();
   std::int64_t phase = st[0].as_int();
   if (phase == kWaiting) {
-    if (!c.timed_out) return Reply::parked(false);
+    if (!c.timed_out) return Reply::park({{&b.value().cond, Awaited::notified}});
     st[0] = Value(std::int64_t{kTimedOut});
     phase = kTimedOut;
   }
   // Notified or timed out: re-acquire the lock (with no deadline) before answering.
-  if (!lock_ops::try_acquire(lock, who.value(), c.server.next_fence())) return Reply::parked(false);
+  if (!lock_ops::try_acquire(lock, who.value(), c.server.next_fence()))
+    return Reply::park({lock_free(b.value())});
   lock.count = static_cast<std::uint32_t>(st[1].as_uint());
   c.session.holdings.insert(b.value().holder.name);
   return Value(phase == kNotified);
@@ -140,15 +142,18 @@ Reply notify_some(Ctx& c, std::uint64_t n) {
   if (!b.ok()) return b.error();
   if (!lock_ops::held_by(b.value().lock, who.value()))
     return Err{err::runtime, "cannot notify on un-acquired lock"};
-  for (auto id : b.value().cond.waiters) {
-    if (n == 0) break;
-    Waiter* w = c.server.waiter(id);
-    if (w == nullptr || w->command->name != "condition.wait" || w->state.is_nil()) continue;
-    auto& st = w->state.as_array();
-    if (st[0].as_int() != kWaiting) continue;
+  if (n == 0) return Value();
+  Blocking& blocking = c.server.blocking();
+  // Only waiters still waiting for a notify are on this key, in arrival order. Each notified one
+  // is woken on its own, to re-acquire the lock (parking on the lock's key if it is held).
+  blocking.for_each_on({&b.value().cond, Awaited::notified}, [&](Waiter& w) {
+    if (w.state.kind() != Value::Kind::array) return true;
+    auto& st = w.state.as_array();
+    if (st[0].as_int() != kWaiting) return true;
     st[0] = Value(std::int64_t{kNotified});
-    --n;
-  }
+    blocking.wake(w.id);
+    return --n > 0;
+  });
   return Value();
 }
 

@@ -69,7 +69,7 @@ Reply wait(Ctx& c) {
   if (c.state.is_nil()) c.state = Value(e.sets);
   if (event_ops::wait_done(e, c.state.as_uint())) return Value(true);
   if (!c.may_wait) return Value(false);
-  return Reply::parked();
+  return Reply::park({{c.object, Awaited::set}});
 }
 
 }  // namespace

@@ -35,18 +35,38 @@ OpResult<std::unique_ptr<Object>> make_list(const Value& params) {
 }
 
 namespace list_ops {
-namespace {
 
-constexpr const char* kGetRange = "list index out of range";
-constexpr const char* kSetRange = "list assignment index out of range";
-
-/// The position `i` names (negative counts from the end), or nullopt when out of range.
 std::optional<std::size_t> position(std::int64_t i, std::size_t n) {
   const auto len = static_cast<std::int64_t>(n);
   if (i < 0) i += len;
   if (i < 0 || i >= len) return std::nullopt;
   return static_cast<std::size_t>(i);
 }
+
+OpResult<Bound> bound_arg(const Value& v, std::string_view what) {
+  if (v.is_nil()) return Bound{};
+  // An unsigned bound beyond int64 clamps, as Python clamps huge slice indices.
+  if (std::holds_alternative<std::uint64_t>(v.variant())) return Bound{INT64_MAX};
+  auto i = int_arg(v, what);
+  if (!i.ok()) return i.error();
+  return Bound{i.value()};
+}
+
+OpResult<SliceArgs> slice_args(const std::vector<Value>& args, std::string_view op) {
+  std::string prefix(op);
+  auto start = bound_arg(args[0], prefix + " start");
+  if (!start.ok()) return start.error();
+  auto stop = bound_arg(args[1], prefix + " stop");
+  if (!stop.ok()) return stop.error();
+  auto step = bound_arg(args[2], prefix + " step");
+  if (!step.ok()) return step.error();
+  return SliceArgs{start.value(), stop.value(), step.value()};
+}
+
+namespace {
+
+constexpr const char* kGetRange = "list index out of range";
+constexpr const char* kSetRange = "list assignment index out of range";
 
 /// A slice resolved against a length: items start, start+step, ... (`length` of them).
 struct Slice {
@@ -296,31 +316,6 @@ list_ops::Items& items_of(Ctx& c) {
   return static_cast<ListObject&>(*c.object).items;
 }
 
-// A slice bound: nil (omitted) or an int. An unsigned one beyond int64 clamps, as Python clamps
-// huge slice indices.
-OpResult<Bound> bound_arg(const Value& v, std::string_view what) {
-  if (v.is_nil()) return Bound{};
-  if (std::holds_alternative<std::uint64_t>(v.variant())) return Bound{INT64_MAX};
-  auto i = int_arg(v, what);
-  if (!i.ok()) return i.error();
-  return Bound{i.value()};
-}
-
-struct SliceArgs {
-  Bound start, stop, step;
-};
-
-OpResult<SliceArgs> slice_args(const std::vector<Value>& args, std::string_view op) {
-  std::string prefix(op);
-  auto start = bound_arg(args[0], prefix + " start");
-  if (!start.ok()) return start.error();
-  auto stop = bound_arg(args[1], prefix + " stop");
-  if (!stop.ok()) return stop.error();
-  auto step = bound_arg(args[2], prefix + " step");
-  if (!step.ok()) return step.error();
-  return SliceArgs{start.value(), stop.value(), step.value()};
-}
-
 // list.append v
 Reply append(Ctx& c) {
   return list_ops::append(items_of(c), std::move(c.args[0]));
@@ -409,25 +404,25 @@ Reply del(Ctx& c) {
 
 // list.get_slice start stop step -> array | ValueError (step 0)
 Reply get_slice(Ctx& c) {
-  auto s = slice_args(c.args, "list.get_slice");
+  auto s = list_ops::slice_args(c.args, "list.get_slice");
   if (!s.ok()) return s.error();
-  const SliceArgs& a = s.value();
+  const list_ops::SliceArgs& a = s.value();
   return list_ops::get_slice(items_of(c), a.start, a.stop, a.step);
 }
 
 // list.set_slice start stop step values(array) | ValueError (step 0, extended size mismatch)
 Reply set_slice(Ctx& c) {
-  auto s = slice_args(c.args, "list.set_slice");
+  auto s = list_ops::slice_args(c.args, "list.set_slice");
   if (!s.ok()) return s.error();
-  const SliceArgs& a = s.value();
+  const list_ops::SliceArgs& a = s.value();
   return list_ops::set_slice(items_of(c), a.start, a.stop, a.step, std::move(c.args[3]));
 }
 
 // list.del_slice start stop step | ValueError (step 0)
 Reply del_slice(Ctx& c) {
-  auto s = slice_args(c.args, "list.del_slice");
+  auto s = list_ops::slice_args(c.args, "list.del_slice");
   if (!s.ok()) return s.error();
-  const SliceArgs& a = s.value();
+  const list_ops::SliceArgs& a = s.value();
   return list_ops::del_slice(items_of(c), a.start, a.stop, a.step);
 }
 

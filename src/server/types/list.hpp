@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "server/object.hpp"
@@ -31,6 +32,17 @@ namespace list_ops {
 using Items = std::vector<Value>;
 /// A slice bound or step; nullopt means omitted (Python's None).
 using Bound = std::optional<std::int64_t>;
+
+/// The position `i` names (negative counts from the end, as Python's), or nullopt when out of
+/// range. Shared with array_ops.
+std::optional<std::size_t> position(std::int64_t i, std::size_t n);
+/// A slice bound argument: nil (omitted) or an int; `what` names it in a TypeError.
+OpResult<Bound> bound_arg(const Value& v, std::string_view what);
+struct SliceArgs {
+  Bound start, stop, step;
+};
+/// The [start, stop, step] arguments of `op`'s slice ops (list.get_slice, array.set_slice, ...).
+OpResult<SliceArgs> slice_args(const std::vector<Value>& args, std::string_view op);
 
 OpResult<Unit> append(Items& items, Value v);
 /// `values` must be an array (TypeError otherwise).

@@ -86,14 +86,14 @@ Reply acquire(Ctx& c) {
   auto who = owner_arg(c, 0);
   if (!who.ok()) return who.error();
   LockObject& l = lock(c);
-  // Releases wake parked acquirers before any new request is read, so a new acquirer never
-  // overtakes them: arrival order holds.
+  // A release signals the parked acquirers before any new request is read, so a new acquirer
+  // never overtakes them: arrival order holds. A Condition's acquirers park on this key too.
   if (lock_ops::try_acquire(l.state, who.value(), c.server.next_fence())) {
     c.session.holdings.insert(l.name);
     return Value(l.state.fence);
   }
   if (!c.may_wait) return Value();
-  return Reply::parked();
+  return Reply::park({{&l, Awaited::free}});
 }
 
 // lock.release thread -> nil | RuntimeError
@@ -102,12 +102,9 @@ Reply release(Ctx& c) {
   auto who = owner_arg(c, 0);
   if (!who.ok()) return who.error();
   LockObject& l = lock(c);
-  auto r = lock_ops::release(l.state, who.value());
-  if (!r.ok()) return r.error();
-  if (l.state.count == 0)
-    for (const auto& cond : l.conditions)
-      if (Object* o = c.registry.find(cond)) c.server.touch(*o);
-  return r;
+  // Mutating: the release signals this lock's `free` key, where its acquirers and those of the
+  // Conditions built on it wait.
+  return lock_ops::release(l.state, who.value());
 }
 
 // lock.locked -> bool
@@ -128,13 +125,14 @@ void register_lock_commands(CommandTable& t) {
   using F = CommandFlags;
   t.add_type("lock", make_lock);
   t.add_type("rlock", make_rlock);
-  for (const char* type : {"lock", "rlock"}) {
-    std::string p(type);
-    t.add(p + ".acquire", 3, 3, F::blocking, acquire);
-    t.add(p + ".release", 1, 1, F::mutating, release);
-    t.add(p + ".locked", 0, 0, F::none, locked);
-    t.add(p + ".owned", 1, 1, F::none, owned);
-  }
+  t.add("lock.acquire", 3, 3, F::blocking, acquire);
+  t.add("lock.release", 1, 1, F::mutating, release);
+  t.add("lock.locked", 0, 0, F::none, locked);
+  t.add("lock.owned", 1, 1, F::none, owned);
+  t.add("rlock.acquire", 3, 3, F::blocking, acquire);
+  t.add("rlock.release", 1, 1, F::mutating, release);
+  t.add("rlock.locked", 0, 0, F::none, locked);
+  t.add("rlock.owned", 1, 1, F::none, owned);
 }
 
 }  // namespace syncmgr::server

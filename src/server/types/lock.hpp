@@ -53,8 +53,6 @@ class LockObject : public Object {
   std::vector<std::string> release_session(std::uint64_t session) override;
 
   LockState state;
-  /// Conditions built on this lock: re-run when it is released (their waiters re-acquire it).
-  std::vector<std::string> conditions;
 };
 
 /// Reads the (thread) argument of lock-like ops.

@@ -1,8 +1,9 @@
 // queue and joinablequeue: put/get (single or batched, blocking with timeout), qsize, empty, full,
 // maxsize, shutdown, is_shutdown; joinablequeue adds task_done and join. Blocked getters and
-// putters are served in arrival order: every put or get re-runs the parked calls before the next
-// request is read, so a handler only has to try its op and park on Full or Empty. shutdown is a
-// mutating op too, so its re-run of the parked calls answers them ShutDown (and joins true).
+// putters are served in arrival order: every put or get signals the queue's keys (items, room,
+// done) before the next request is read, so a handler only has to try its op and park on Full or
+// Empty. shutdown is a mutating op too, so the parked calls it signals are answered ShutDown (and
+// joins true).
 #include "server/types/queue.hpp"
 
 #include <algorithm>
@@ -154,7 +155,10 @@ OpResult<std::unique_ptr<Object>> make_joinable(const Value& p) {
 template <class T>
 Reply park_or_answer(Ctx& c, OpResult<T> r, std::string_view blocked_kind,
                      bool blocks_same_op = true) {
-  if (!r.ok() && r.error().kind == blocked_kind && c.may_wait) return Reply::parked(blocks_same_op);
+  if (!r.ok() && r.error().kind == blocked_kind && c.may_wait) {
+    Awaited what = blocked_kind == err::full ? Awaited::room : Awaited::items;
+    return Reply::park({{c.object, what}}, blocks_same_op);
+  }
   return r;
 }
 
@@ -167,9 +171,10 @@ Reply put(Ctx& c) {
 // queue.put_many items block timeout -> nil | Full | ValueError (more items than maxsize)
 // joinablequeue.put_many items block timeout -> nil | Full | ValueError
 Reply put_many(Ctx& c) {
-  // Parked put_many calls of different sizes wait for different amounts of room, so one that stays
-  // parked must not hold back a later, smaller one: each is re-run (first fit in arrival order).
-  return park_or_answer(c, queue_ops::put_many(queue(c), c.args[0]), err::full, false);
+  // Strict arrival order on the room key: a parked put_many holds back the later puts and
+  // put_manys, even smaller ones. So a large batch is never starved by small ones, and a change
+  // tries one waiter that cannot proceed, not every parked batch (issue 10 #9).
+  return park_or_answer(c, queue_ops::put_many(queue(c), c.args[0]), err::full);
 }
 
 // queue.get block timeout -> item | Empty
@@ -231,8 +236,8 @@ Reply task_done(Ctx& c) {
 Reply join(Ctx& c) {
   auto r = queue_ops::joined(queue(c));
   if (r.value().as_bool() || !c.may_wait) return r;
-  // task_done is mutating, so parked joins are re-run when the count may have reached 0.
-  return Reply::parked();
+  // task_done is mutating, so it signals the parked joins when the count may have reached 0.
+  return Reply::park({{c.object, Awaited::done}});
 }
 
 }  // namespace
@@ -242,17 +247,22 @@ void register_queue_commands(CommandTable& t) {
   const F blocking_mutating = F::blocking | F::mutating;
   t.add_type("queue", make_plain);
   t.add_type("joinablequeue", make_joinable);
-  for (const char* type : {"queue", "joinablequeue"}) {
-    std::string p(type);
-    t.add(p + ".put", 3, 3, blocking_mutating, put);
-    t.add(p + ".put_many", 3, 3, blocking_mutating, put_many);
-    t.add(p + ".get", 2, 2, blocking_mutating, get);
-    t.add(p + ".get_many", 3, 3, blocking_mutating, get_many);
-    t.add(p + ".qsize", 0, 0, F::none, qsize);
-    t.add(p + ".empty", 0, 0, F::none, empty);
-    t.add(p + ".full", 0, 0, F::none, full);
-    t.add(p + ".maxsize", 0, 0, F::none, maxsize);
-  }
+  t.add("queue.put", 3, 3, blocking_mutating, put);
+  t.add("queue.put_many", 3, 3, blocking_mutating, put_many);
+  t.add("queue.get", 2, 2, blocking_mutating, get);
+  t.add("queue.get_many", 3, 3, blocking_mutating, get_many);
+  t.add("queue.qsize", 0, 0, F::none, qsize);
+  t.add("queue.empty", 0, 0, F::none, empty);
+  t.add("queue.full", 0, 0, F::none, full);
+  t.add("queue.maxsize", 0, 0, F::none, maxsize);
+  t.add("joinablequeue.put", 3, 3, blocking_mutating, put);
+  t.add("joinablequeue.put_many", 3, 3, blocking_mutating, put_many);
+  t.add("joinablequeue.get", 2, 2, blocking_mutating, get);
+  t.add("joinablequeue.get_many", 3, 3, blocking_mutating, get_many);
+  t.add("joinablequeue.qsize", 0, 0, F::none, qsize);
+  t.add("joinablequeue.empty", 0, 0, F::none, empty);
+  t.add("joinablequeue.full", 0, 0, F::none, full);
+  t.add("joinablequeue.maxsize", 0, 0, F::none, maxsize);
   t.add("queue.shutdown", 0, 1, F::mutating, shutdown);
   t.add("joinablequeue.shutdown", 0, 1, F::mutating, shutdown);
   t.add("queue.is_shutdown", 0, 0, F::none, is_shutdown);

@@ -116,15 +116,15 @@ OpResult<std::unique_ptr<Object>> make_bounded(const Value& p) {
 // boundedsemaphore.acquire block timeout -> bool
 Reply acquire(Ctx& c) {
   SemaphoreObject& s = sem(c);
-  // Releases re-run parked acquirers before the next request is read, so a free permit here means
-  // no one is waiting for it: a new acquirer never overtakes a parked one.
+  // A release signals the parked acquirers before the next request is read, so a free permit here
+  // means no one is waiting for it: a new acquirer never overtakes a parked one.
   if (semaphore_ops::try_acquire(s.state, c.session.id)) {
     // Only an owned permit is the session's: its end must return it.
     if (s.state.owned) c.session.holdings.insert(s.name);
     return Value(true);
   }
   if (!c.may_wait) return Value(false);
-  return Reply::parked();
+  return Reply::park({{c.object, Awaited::permits}});
 }
 
 // semaphore.release n -> nil | ValueError (n < 1) | RuntimeError (owned: more than this session
@@ -148,12 +148,12 @@ void register_semaphore_commands(CommandTable& t) {
   using F = CommandFlags;
   t.add_type("semaphore", make_semaphore);
   t.add_type("boundedsemaphore", make_bounded);
-  for (const char* type : {"semaphore", "boundedsemaphore"}) {
-    std::string p(type);
-    t.add(p + ".acquire", 2, 2, F::blocking, acquire);
-    t.add(p + ".release", 1, 1, F::mutating, release);
-    t.add(p + ".get_value", 0, 0, F::none, get_value);
-  }
+  t.add("semaphore.acquire", 2, 2, F::blocking, acquire);
+  t.add("semaphore.release", 1, 1, F::mutating, release);
+  t.add("semaphore.get_value", 0, 0, F::none, get_value);
+  t.add("boundedsemaphore.acquire", 2, 2, F::blocking, acquire);
+  t.add("boundedsemaphore.release", 1, 1, F::mutating, release);
+  t.add("boundedsemaphore.get_value", 0, 0, F::none, get_value);
 }
 
 }  // namespace syncmgr::server

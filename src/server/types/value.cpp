@@ -34,16 +34,8 @@ OpResult<Value> compare_and_set(Value& v, const Value& expected, Value desired) 
 }  // namespace value_ops
 
 namespace array_ops {
-namespace {
 
-std::optional<std::size_t> position(std::int64_t i, std::size_t n) {
-  const auto len = static_cast<std::int64_t>(n);
-  if (i < 0) i += len;
-  if (i < 0 || i >= len) return std::nullopt;
-  return static_cast<std::size_t>(i);
-}
-
-}  // namespace
+using list_ops::position;
 
 OpResult<Value> len(const Items& items) {
   return Value(static_cast<std::int64_t>(items.size()));
@@ -91,8 +83,6 @@ OpResult<Unit> set_slice(Items& items, Bound start, Bound stop, Bound step, Valu
 
 namespace {
 
-using list_ops::Bound;
-
 Value& value_of(Ctx& c) {
   return static_cast<ValueObject&>(*c.object).value;
 }
@@ -128,29 +118,6 @@ OpResult<std::unique_ptr<Object>> make_array(const Value& params) {
   }
   if (!given) return Err{err::type, "Array requires parameters: a map with 'items' (an array)"};
   return std::unique_ptr<Object>(std::move(obj));
-}
-
-// A slice bound: nil (omitted) or an int; an unsigned one beyond int64 clamps, as Python's do.
-OpResult<Bound> bound_arg(const Value& v, const char* what) {
-  if (v.is_nil()) return Bound{};
-  if (std::holds_alternative<std::uint64_t>(v.variant())) return Bound{INT64_MAX};
-  auto i = int_arg(v, what);
-  if (!i.ok()) return i.error();
-  return Bound{i.value()};
-}
-
-struct SliceArgs {
-  Bound start, stop, step;
-};
-
-OpResult<SliceArgs> slice_args(const std::vector<Value>& args) {
-  auto start = bound_arg(args[0], "array slice start");
-  if (!start.ok()) return start.error();
-  auto stop = bound_arg(args[1], "array slice stop");
-  if (!stop.ok()) return stop.error();
-  auto step = bound_arg(args[2], "array slice step");
-  if (!step.ok()) return step.error();
-  return SliceArgs{start.value(), stop.value(), step.value()};
 }
 
 // value.get -> v
@@ -196,16 +163,16 @@ Reply array_set(Ctx& c) {
 
 // array.get_slice start stop step -> array | ValueError (step 0)
 Reply array_get_slice(Ctx& c) {
-  auto s = slice_args(c.args);
+  auto s = list_ops::slice_args(c.args, "array.get_slice");
   if (!s.ok()) return s.error();
   return array_ops::get_slice(items_of(c), s.value().start, s.value().stop, s.value().step);
 }
 
 // array.set_slice start stop step values(array) | ValueError (step 0, length would change)
 Reply array_set_slice(Ctx& c) {
-  auto s = slice_args(c.args);
+  auto s = list_ops::slice_args(c.args, "array.set_slice");
   if (!s.ok()) return s.error();
-  const SliceArgs& a = s.value();
+  const list_ops::SliceArgs& a = s.value();
   return array_ops::set_slice(items_of(c), a.start, a.stop, a.step, std::move(c.args[3]));
 }
 
