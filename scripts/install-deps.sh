@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages syncmgr builds with, when any is missing. Extra package names
-# given as arguments are installed too (the benchmark adds its own).
+# given as arguments are installed too (the benchmark adds its own). cmake and systemd (for
+# systemd-analyze) are used by the packaging check only.
 set -euo pipefail
 packages=(g++ meson ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libssl-dev
-          doctest-dev "$@")
+          doctest-dev cmake systemd "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
