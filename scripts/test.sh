@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Debian 12), builds with -Werror, runs the unit and
-# integration suites, then again under AddressSanitizer + UndefinedBehaviorSanitizer, then the
-# client's concurrency tests under ThreadSanitizer, then each fuzz target for a short while
-# (SYNCMGR_FUZZ_SECONDS, default 45). Prints "N passed, M failed" at the end.
+# integration suites, then builds the release type (-O3 warns differently) and runs its unit suite,
+# installs that build and uses it as a user would (tests/packaging/check.sh), then runs the suites
+# again under AddressSanitizer + UndefinedBehaviorSanitizer, then the client's concurrency tests
+# under ThreadSanitizer, then each fuzz target for a short while (SYNCMGR_FUZZ_SECONDS, default
+# 45). Prints "N passed, M failed" at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --fuzz || exit 1
@@ -57,6 +59,20 @@ run() {
 setup build -Dtests=true
 run unit build unit_tests
 run integration build integration_tests
+
+# Release: must build clean at -O3 too. Only the unit suite runs here (the integration suite
+# already ran above); the packaging check then installs this same build, so nothing is compiled
+# twice.
+setup build-release -Dtests=true -Dbuildtype=release
+run unit-release build-release unit_tests
+echo "== packaging"
+if tests/packaging/check.sh build-release >"$logdir/packaging.log" 2>&1; then
+  grep -E '^packaging: all passed' "$logdir/packaging.log"
+  passed=$((passed + 1))
+else
+  tail -n 100 "$logdir/packaging.log"
+  failed=$((failed + 1))
+fi
 
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

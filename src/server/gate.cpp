@@ -103,7 +103,10 @@ void Gate::on_zap_request(zmq::socket_t& zap) {
     if (refused_log_.allow())
       SYNCMGR_LOG(warn, "refused a connection from %s: %s", address.c_str(), refusal);
   } else {
-    user_id = "c" + std::to_string(++next_connection_);
+    // Appended, not `"c" + std::to_string(...)`: GCC 12 at -O3 reports a false -Wrestrict on
+    // that (GCC bug 105329), which -Werror turns into a failed release build.
+    user_id = "c";
+    user_id += std::to_string(++next_connection_);
   }
   std::string status = refusal != nullptr ? "400" : "200";
   std::string text = refusal != nullptr ? refusal : "OK";

@@ -80,9 +80,63 @@ class Parser {
         m.emplace_back(Value(std::move(*k)), std::move(*v));
       } while (eat(','));
       if (!eat('}')) return std::nullopt;
-      return Value(std::move(m));
+      return tagged(std::move(m));
     }
     return number();
+  }
+
+  // The writer's forms for what JSON lacks read back as what was written: {"$bin": "<base64>"}
+  // is bytes and {"$map": [[k, v], ...]} a map with any keys. A malformed one is not valid input
+  // (rather than silently a map holding the tag).
+  static std::optional<Value> tagged(Map m) {
+    if (m.size() != 1 || m[0].first.kind() != Value::Kind::string) return Value(std::move(m));
+    const std::string& tag = m[0].first.as_string();
+    const Value& body = m[0].second;
+    if (tag == "$bin") {
+      if (body.kind() != Value::Kind::string) return std::nullopt;
+      auto bytes = unbase64(body.as_string());
+      if (!bytes) return std::nullopt;
+      return Value(Bytes{std::move(*bytes)});
+    }
+    if (tag == "$map") {
+      if (body.kind() != Value::Kind::array) return std::nullopt;
+      Map out;
+      for (const auto& pair : body.as_array()) {
+        if (pair.kind() != Value::Kind::array || pair.as_array().size() != 2) return std::nullopt;
+        out.emplace_back(pair.as_array()[0], pair.as_array()[1]);
+      }
+      return Value(std::move(out));
+    }
+    return Value(std::move(m));
+  }
+
+  // Standard base64 with padding, as the writer prints it; nullopt on anything else.
+  static std::optional<std::string> unbase64(const std::string& in) {
+    if (in.size() % 4 != 0) return std::nullopt;
+    auto sextet = [](char c) -> int {
+      if (c >= 'A' && c <= 'Z') return c - 'A';
+      if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+      if (c >= '0' && c <= '9') return c - '0' + 52;
+      if (c == '+') return 62;
+      if (c == '/') return 63;
+      return -1;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); i += 4) {
+      bool last = i + 4 == in.size();
+      int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=') : 0;
+      if (pad == 1 && in[i + 2] == '=') return std::nullopt;  // "x=y=" is not padding
+      unsigned n = 0;
+      for (int k = 0; k < 4 - pad; ++k) {
+        int v = sextet(in[i + static_cast<std::size_t>(k)]);
+        if (v < 0) return std::nullopt;
+        n |= static_cast<unsigned>(v) << (18 - 6 * k);
+      }
+      out += static_cast<char>(n >> 16);
+      if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+      if (pad < 1) out += static_cast<char>(n & 0xff);
+    }
+    return out;
   }
 
   std::optional<Value> number() {
@@ -326,6 +380,12 @@ void write(std::string& out, const Value& v) {
       bool string_keys = true;
       for (const auto& [k, e] : v.as_map())
         string_keys = string_keys && k.kind() == Value::Kind::string;
+      // A map whose one key is "$bin" or "$map" would read back as the tagged form: written as
+      // a $map so that it reads back as itself.
+      if (string_keys && v.as_map().size() == 1) {
+        const std::string& only = v.as_map()[0].first.as_string();
+        string_keys = only != "$bin" && only != "$map";
+      }
       out += string_keys ? "{" : "{\"$map\": [";
       const char* sep = "";
       for (const auto& [k, e] : v.as_map()) {

@@ -2,6 +2,7 @@
 //
 // Exit status: 0 success; 1 the daemon answered with an error (KeyError, NameError, ...);
 // 2 bad usage; 3 cannot connect or authenticate.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,7 @@ const char* kUsage =
     "  get NAME [KEY]          print an object, or one attribute / key / index of it, as JSON\n"
     "  set NAME KEY VALUE      set an attribute / key / index of an existing object\n"
     "  del NAME KEY            delete an attribute / key / index\n"
+    "  rm NAME                 remove a named object (its proxies elsewhere get NameError)\n"
     "  stats                   clients, objects, ops/s, uptime\n"
     "  shutdown                stop the daemon\n"
     "\n"
@@ -31,8 +33,8 @@ const char* kUsage =
     "Namespace attributes are always strings; list keys are integer indices.\n"
     "Options may also follow the command; after '--' every word is an argument.\n"
     "Defaults: --connect $SYNCMGR_ENDPOINT or tcp://127.0.0.1:50000, --authkey-file\n"
-    "$SYNCMGR_AUTHKEY_FILE, --timeout 10. Exit status: 0 ok, 1 error from the daemon,\n"
-    "2 usage, 3 cannot connect or authenticate.\n";
+    "$SYNCMGR_AUTHKEY_FILE (else the key itself in $SYNCMGR_AUTHKEY), --timeout 10.\n"
+    "Exit status: 0 ok, 1 error from the daemon, 2 usage, 3 cannot connect or authenticate.\n";
 
 // Thrown for bad usage; main() reports it and exits 2 after the Manager (if any) has closed its
 // session cleanly.
@@ -50,9 +52,9 @@ void check_usage(const std::vector<std::string>& args) {
     const char* name;
     std::size_t lo, hi;
   };
-  static const Arity kCommands[] = {{"ping", 0, 0},    {"ls", 0, 0},  {"get", 1, 2},
-                                    {"set", 3, 3},     {"del", 2, 2}, {"stats", 0, 0},
-                                    {"shutdown", 0, 0}};
+  static const Arity kCommands[] = {{"ping", 0, 0},     {"ls", 0, 0},  {"get", 1, 2},
+                                    {"set", 3, 3},      {"del", 2, 2}, {"stats", 0, 0},
+                                    {"shutdown", 0, 0}, {"rm", 1, 1}};
   const std::string& cmd = args[0];
   for (const auto& c : kCommands) {
     if (cmd != c.name) continue;
@@ -113,18 +115,28 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
     if (json) {
       print(list);
     } else {
-      std::printf("%-32s %-10s %10s\n", "NAME", "TYPE", "SIZE");
-      for (const auto& o : list.as_array()) {
+      struct Row {
         std::string name, type;
         std::uint64_t size = 0;
+      };
+      std::vector<Row> rows;
+      // Columns as wide as their longest entry ("joinablequeue" overflowed a fixed width).
+      int name_w = 32, type_w = 4;
+      for (const auto& o : list.as_array()) {
+        Row r;
         for (const auto& [k, v] : o.as_map()) {
-          if (k == Value("name")) name = v.as_string();
-          if (k == Value("type")) type = v.as_string();
-          if (k == Value("size")) size = v.as_uint();
+          if (k == Value("name")) r.name = v.as_string();
+          if (k == Value("type")) r.type = v.as_string();
+          if (k == Value("size")) r.size = v.as_uint();
         }
-        std::printf("%-32s %-10s %10llu\n", name.c_str(), type.c_str(),
-                    static_cast<unsigned long long>(size));
+        name_w = std::max(name_w, static_cast<int>(r.name.size()));
+        type_w = std::max(type_w, static_cast<int>(r.type.size()));
+        rows.push_back(std::move(r));
       }
+      std::printf("%-*s %-*s %10s\n", name_w, "NAME", type_w, "TYPE", "SIZE");
+      for (const auto& r : rows)
+        std::printf("%-*s %-*s %10llu\n", name_w, r.name.c_str(), type_w, r.type.c_str(),
+                    static_cast<unsigned long long>(r.size));
     }
   } else if (cmd == "get") {
     std::string type = type_of(m, args[1]);
@@ -153,6 +165,9 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
   } else if (cmd == "del") {
     std::string type = type_of(m, args[1]);
     m.call(type + ".del", args[1], key_for(type, args[2]));
+    if (json) print(Value(syncmgr::Map{{"ok", true}}));
+  } else if (cmd == "rm") {
+    m.remove(args[1]);
     if (json) print(Value(syncmgr::Map{{"ok", true}}));
   } else if (cmd == "stats") {
     Value s = m.stats();
@@ -229,6 +244,18 @@ int main(int argc, char** argv) {
   if (endpoint.empty()) {
     const char* env = std::getenv("SYNCMGR_ENDPOINT");
     endpoint = (env != nullptr && *env != '\0') ? env : "tcp://127.0.0.1:50000";
+  }
+  // Without a key the library's message names Options::authkey_file; a CLI user needs the flag.
+  // SYNCMGR_AUTHKEY (Manager::export_environment) is a key too.
+  const char* exported = std::getenv("SYNCMGR_AUTHKEY");
+  if (opts.authkey_file.empty() && (exported == nullptr || *exported == '\0')) {
+    const char* env = std::getenv("SYNCMGR_AUTHKEY_FILE");
+    if (env == nullptr || *env == '\0') {
+      std::fprintf(stderr,
+                   "syncmgr: AuthenticationError: no key: give --authkey-file FILE or set "
+                   "SYNCMGR_AUTHKEY_FILE to the daemon's key file\n");
+      return 3;
+    }
   }
   try {
     syncmgr::Manager m(opts);
