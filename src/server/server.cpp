@@ -275,8 +275,8 @@ void Server::on_parts(zmq::message_t& routing, zmq::message_t& first) {
 void Server::refuse(const std::string& routing_id, std::string_view conn, std::uint64_t session,
                     std::string_view kind, std::string_view message) {
   // A connection that keeps sending what must be refused gets a bounded number of answers a
-  // minute; past that its frames are dropped unanswered (a peer that never reads them would
-  // otherwise make the daemon queue refusals without end).
+  // minute, or until it completes a handshake; past that its frames are dropped unanswered (a peer
+  // that never reads them would otherwise make the daemon queue refusals without end).
   constexpr std::uint32_t kRefusalsPerMinute = 100;
   auto now = Clock::now();
   if (now - refusals_window_ > std::chrono::minutes(1)) {
@@ -319,6 +319,10 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, zm
     }
     case FrameType::auth: {
       auto ans = sessions_.on_auth(*header, frame, routing_id, conn, peer_address(meta));
+      // A connection that completes a handshake reads what it is sent (it answered a challenge):
+      // its refusal budget starts again, so a client that re-handshakes after each SessionError
+      // always hears the next one.
+      if (ans.established != nullptr) refusals_.erase(std::string(conn));
       send_frame(routing_id, std::move(ans.frame));
       return;
     }
