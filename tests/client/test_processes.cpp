@@ -69,7 +69,12 @@ TEST_CASE("processes: clients killed mid-call do not disturb the daemon") {
       return 0;
     }));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Killed while they write: once their writes are arriving (connecting takes a while on a
+  // loaded machine), a little later.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (m.list("big").len() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (pid_t pid : pids)
     kill(pid, SIGKILL);
   for (pid_t pid : pids)
