@@ -4,9 +4,11 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "client/connection.hpp"
@@ -45,6 +47,11 @@ std::string load_key(const Options& o) {
   }
   try {
     return protocol::read_authkey_file(path);
+  } catch (const std::system_error& e) {
+    // Out of descriptors is the process's limit, not a key problem: the same error as a socket
+    // that cannot be opened.
+    if (e.code().value() == EMFILE || e.code().value() == ENFILE) throw ConnectionError(e.what());
+    throw AuthenticationError(e.what());
   } catch (const std::exception& e) {
     throw AuthenticationError(e.what());
   }

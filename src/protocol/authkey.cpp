@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
@@ -19,8 +20,12 @@ namespace syncmgr::protocol {
 std::string read_authkey_file(const std::string& path) {
   // O_NONBLOCK: a FIFO (or a device) put where the key should be must not hang us in open().
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    throw std::runtime_error("cannot read key file " + path + ": " + std::strerror(errno));
+  if (fd < 0) {
+    // A system_error keeps errno, so that a caller can tell "out of descriptors" (a resource
+    // limit) from a missing or unreadable key.
+    int err = errno;
+    throw std::system_error(err, std::generic_category(), "cannot read key file " + path);
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);

@@ -2,6 +2,7 @@
 // that stops answering. Each must be a clear exception, and the daemon must keep serving.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -104,6 +105,29 @@ TEST_CASE("errors: a call past its deadline throws, and the connection stays in 
   // The late reply to the abandoned call must not be taken as this call's reply.
   CHECK(ns.get<int>("v") == 2);  // the queued set did run once the daemon resumed
   CHECK(ns.increment("v") == 3);
+}
+
+TEST_CASE("errors: a process out of descriptors gets ConnectionError, not a key error") {
+  // Found by CI under ASan: the 40-Managers test's process ran out of descriptors while opening
+  // the key file, and the error said AuthenticationError ("cannot read key file"), which a user
+  // reads as "wrong key" and does not retry.
+  Daemon d;
+  int code = testsupport::in_child([&] {
+    rlimit lim{64, 64};
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) return 2;
+    while (::open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0) {
+    }
+    try {
+      Manager m(d.options(d.ipc()));
+      return 3;
+    } catch (const ConnectionError&) {
+      return 0;
+    } catch (const AuthenticationError& e) {
+      std::fprintf(stderr, "AuthenticationError: %s\n", e.what());
+      return 4;
+    }
+  });
+  CHECK(code == 0);
 }
 
 TEST_CASE("errors: 40 Managers in a process with 256 open files work, then more fail cleanly") {
