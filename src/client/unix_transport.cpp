@@ -8,8 +8,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "client/transport.hpp"
@@ -27,6 +31,32 @@ constexpr std::size_t kBuffer = 64 * 1024;
 // How long a send may wait for room in the socket (the daemon reads all the time; only a stalled
 // daemon makes this run out, and then the connection is dropped and handshaken again).
 constexpr auto kSendPatience = std::chrono::seconds(5);
+
+// The process's unix:// sockets. A fork()ed child closes its copies at once: it never uses them
+// (its first call opens a connection of its own), and a copy left open would keep the parent's
+// connection alive after the parent died, so the daemon would not learn of the death at once.
+std::mutex g_fds_mu;
+std::unordered_set<int> g_fds;
+std::once_flag g_atfork_once;
+
+void track_fd(int fd, bool open) {
+  std::call_once(g_atfork_once, [] {
+    // Locked across fork(), so the child never finds it held by a thread it does not have.
+    pthread_atfork([] { g_fds_mu.lock(); }, [] { g_fds_mu.unlock(); },
+                   [] {
+                     for (int fd : g_fds)
+                       ::close(fd);
+                     g_fds.clear();
+                     g_fds_mu.unlock();
+                   });
+  });
+  std::lock_guard lock(g_fds_mu);
+  if (open) {
+    g_fds.insert(fd);
+  } else {
+    g_fds.erase(fd);
+  }
+}
 
 class UnixTransport final : public Transport {
  public:
@@ -49,7 +79,9 @@ class UnixTransport final : public Transport {
     return d;
   }
   void close() override {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ < 0) return;
+    track_fd(fd_, false);
+    ::close(fd_);
     fd_ = -1;
   }
   std::string explain(std::chrono::milliseconds waited) const override {
@@ -97,6 +129,7 @@ bool UnixTransport::connect() {
     return false;
   }
   fd_ = fd;
+  track_fd(fd_, true);
   ever_connected_ = true;
   begin_ = end_ = 0;
   in_large_ = false;

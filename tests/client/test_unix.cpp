@@ -210,3 +210,32 @@ TEST_CASE("unix: values of several MiB and 64 calls in flight round trip") {
   for (auto& f : gets)
     CHECK(f.get().data == big);
 }
+
+TEST_CASE("unix: a fork()ed child does not keep its dead parent's connection (and lock) alive") {
+  // A child inherits the parent's socket; if it kept its copy open, the daemon would see the
+  // parent's connection close only when the child exits, and the parent's Lock would stay taken.
+  Daemon d({"--session-timeout", "30"});
+  Manager m(d.options(d.unix_socket()));
+  auto q = m.Queue("ready");
+  pid_t grandchild = -1;
+  pid_t holder = testsupport::spawn([&] {
+    Manager parent(d.options(d.unix_socket()));
+    parent.Lock("gate").acquire();
+    pid_t kid = ::fork();
+    if (kid == 0) {
+      for (;;)
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    parent.Queue("ready").put(static_cast<std::int64_t>(kid));
+    for (;;)
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    return 0;
+  });
+  grandchild = static_cast<pid_t>(q.get<std::int64_t>(true, std::chrono::seconds(10)));
+  auto t0 = std::chrono::steady_clock::now();
+  ::kill(holder, SIGKILL);
+  testsupport::join(holder);
+  CHECK(m.Lock("gate").acquire(true, std::chrono::seconds(10)));
+  CHECK(testsupport::seconds_since(t0) < 3.0);
+  ::kill(grandchild, SIGKILL);
+}
