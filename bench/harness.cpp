@@ -4,7 +4,7 @@
 //
 //   syncmgr-bench --system syncmgr|redis|echo --endpoint E [--authkey-file F] --workload W
 //                 [--clients N] [--depth D] [--duration S] [--value-size B] [--entries N]
-//                 [--server-pid P] [--park N]
+//                 [--server-pid P] [--park N] [--park-endpoint E]
 #include "harness.hpp"
 
 #include <poll.h>
@@ -63,7 +63,7 @@ struct Report {
   std::fprintf(stderr,
                "syncmgr-bench: %s\nusage: syncmgr-bench --system syncmgr|redis|echo --endpoint E "
                "[--authkey-file F] --workload W [--clients N] [--depth D] [--duration S] "
-               "[--value-size B] [--entries N] [--server-pid P] [--park N]\n",
+               "[--value-size B] [--entries N] [--server-pid P] [--park N] [--park-endpoint E]\n",
                msg);
   std::exit(2);
 }
@@ -96,6 +96,8 @@ Params parse(int argc, char** argv) {
       p.server_pid = std::stoi(v);
     else if (a == "--park")
       p.park = std::stoi(v);
+    else if (a == "--park-endpoint")
+      p.park_endpoint = v;
     else
       usage(("unknown flag " + a).c_str());
   }

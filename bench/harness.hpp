@@ -24,6 +24,7 @@ struct Params {
   std::size_t entries = 1000000;  // dict_mem
   int server_pid = 0;             // dict_mem: whose RSS to read
   int park = 0;                   // syncmgr: calls parked on the daemon during the run
+  std::string park_endpoint;      // where the parking session connects (a ZeroMQ endpoint)
 };
 
 /// The key file's bytes without one trailing newline.

@@ -268,7 +268,8 @@ class Bench:
             label = "syncmgr-" + transport
             self.cpp(label, "syncmgr", s.endpoints[transport], rep, case="parked:base")
             self.cpp(label, "syncmgr", s.endpoints[transport], rep, case="parked:loaded",
-                     extra=("--park", str(self.cfg["park"])))
+                     extra=("--park", str(self.cfg["park"]), "--park-endpoint",
+                            s.endpoints["ipc" if transport == "unix" else transport]))
         finally:
             s.stop()
 
