@@ -269,7 +269,7 @@ class Bench:
             self.cpp(label, "syncmgr", s.endpoints[transport], rep, case="parked:base")
             self.cpp(label, "syncmgr", s.endpoints[transport], rep, case="parked:loaded",
                      extra=("--park", str(self.cfg["park"]), "--park-endpoint",
-                            s.endpoints["ipc" if transport == "unix" else transport]))
+                            s.endpoints["ipc"]))
         finally:
             s.stop()
 

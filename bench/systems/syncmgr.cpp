@@ -181,7 +181,8 @@ void park_syncmgr(const Params& p, int n) {
   }
   static zmq::context_t* ctx = new zmq::context_t;
   static zmq::socket_t* s = new zmq::socket_t(*ctx, zmq::socket_type::dealer);
-  // A raw ZeroMQ session: over unix:// the parking goes through the daemon's ipc endpoint.
+  // A raw ZeroMQ session without CURVE: bench/run.py points it at the daemon's ipc endpoint
+  // whatever transport the measured client uses (the parked calls load the same daemon).
   s->connect(p.park_endpoint.empty() ? p.endpoint : p.park_endpoint);
   Hmac authkey(key);
   std::string cn(kNonceSize, '\0');
