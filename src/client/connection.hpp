@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <msgpack.hpp>
 #include <zmq.hpp>
@@ -140,7 +141,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string fatal_kind_, fatal_message_;
   // Weak: a call whose future was dropped is forgotten; its reply, if any, is discarded.
   std::unordered_map<std::uint64_t, std::weak_ptr<PendingCall>> calls_;
-  std::deque<std::pair<std::uint64_t, std::string>> outbox_;
+  std::vector<std::pair<std::uint64_t, std::string>> outbox_;
   bool pumping_ = false;
   std::size_t sleepers_ = 0;      // calls with waiting set
   bool needs_background_ = true;  // the handshake is not complete, or a frame waits to be sent
@@ -154,6 +155,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // The pump's: touched only by the thread that holds pumping_ (mu_ orders the hand-overs).
   std::unique_ptr<Transport> transport_;
+  std::vector<std::pair<std::uint64_t, std::string>> flushing_;  // see flush_outbox
   protocol::Hmac authkey_mac_;
   std::optional<protocol::Hmac> session_mac_;
   std::uint64_t session_ = 0;

@@ -335,7 +335,11 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
                       std::string(cmd->type));
   }
 
-  std::vector<Value> args(static_cast<std::size_t>(argc));
+  // Reused from call to call (a parked call takes it with it): no allocation per request for the
+  // argument list itself.
+  std::vector<Value>& args = args_;
+  args.clear();
+  args.resize(static_cast<std::size_t>(argc));
   for (int i = 0; i < argc; ++i) {
     try {
       f[3].via.array.ptr[i].convert(args[static_cast<std::size_t>(i)]);

@@ -143,6 +143,7 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   std::vector<std::string> endpoints_;
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
+  std::vector<Value> args_;  // dispatch's argument list, kept for its capacity
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
   /// After the loop itself stalled: sessions are not expired before this (see run()).
