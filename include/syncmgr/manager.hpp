@@ -91,6 +91,12 @@ class Manager {
   /// `action` runs in the last party's process before the parties are released (see BarrierProxy).
   BarrierProxy Barrier(std::string_view name, std::size_t parties,
                        std::function<void()> action = {}, Timeout timeout = {});
+  /// A temporary Barrier with a generated name (pass name() to the other parties), as the other
+  /// factories make without a name.
+  BarrierProxy Barrier(std::size_t parties, std::function<void()> action = {},
+                       Timeout timeout = {}) {
+    return Barrier(std::string_view(), parties, std::move(action), timeout);
+  }
   /// maxsize 0: unbounded.
   QueueProxy Queue(std::string_view name = {}, std::size_t maxsize = 0);
   JoinableQueueProxy JoinableQueue(std::string_view name = {}, std::size_t maxsize = 0);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -147,6 +148,8 @@ msgpack::sbuffer pack_args(const A&... args) {
 struct ObjectRef {
   std::shared_ptr<Client> client;
   std::string name;
+  std::string type;      // as the daemon names it: "dict", "joinablequeue", ...
+  bool created = false;  // whether opening it created it
   bool temporary = false;
   ~ObjectRef();
 };
@@ -156,6 +159,18 @@ class ProxyBase {
  public:
   /// The object's name on the daemon; hand it to other processes so they can open the same object.
   const std::string& name() const { return ref_->name; }
+  /// The object's type as the daemon names it ("dict", "queue", "joinablequeue", "lock", ...).
+  const std::string& type() const { return ref_->type; }
+  /// Whether the factory call that made this proxy created the object. False means it already
+  /// existed, and the creation arguments given (a Queue's maxsize, a Barrier's parties, a
+  /// Semaphore's value) were ignored: the existing object's own apply.
+  bool created() const { return ref_->created; }
+
+  /// Prints `<dict 'results'>`: the type and the name, without a call to the daemon (print the
+  /// contents with `proxy.copy()`, `snapshot()` and the like, which are Values or containers).
+  friend std::ostream& operator<<(std::ostream& os, const ProxyBase& p) {
+    return os << '<' << p.type() << " '" << p.name() << "'>";
+  }
 
  protected:
   explicit ProxyBase(std::shared_ptr<ObjectRef> ref) : ref_(std::move(ref)) {}
