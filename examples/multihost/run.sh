@@ -46,18 +46,38 @@ hub=$tag-hub
 h2=$tag-h2
 h3=$tag-h3
 work=$(mktemp -d)
-pids=()
 
+# Every process this run started runs inside one of its namespaces (the daemon, the workers and
+# what they fork), so the namespaces, which are this run's alone, name exactly what to stop: never
+# a remembered pid that may have been reused.
+in_namespaces() {
+  local ns
+  for ns in "$h2" "$h3" "$hub"; do ip netns pids "$ns" 2>/dev/null; done
+}
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  local left
+  left=$(in_namespaces)
+  [ -n "$left" ] && kill $left 2>/dev/null
+  for _ in $(seq 50); do
+    [ -z "$(in_namespaces)" ] && break
+    sleep 0.1
+  done
+  left=$(in_namespaces)
+  [ -n "$left" ] && kill -KILL $left 2>/dev/null
+  wait  # for the local wrappers (timeout, subshells) of what was killed
   # Deleting a namespace deletes the links in it (and a veth's peer with it).
   for ns in "$h2" "$h3" "$hub"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+
+# bg COMMAND...: runs COMMAND in the background and waits for it, so that a signal to this script
+# is handled at once (bash runs traps only between foreground commands) and cleanup can kill it.
+bg() {
+  "$@" &
+  wait $!
+}
 
 failures=0
 check() {  # check DESCRIPTION COMMAND...: runs COMMAND, prints ok/FAIL
@@ -105,7 +125,6 @@ set +e
 ip netns exec "$hub" "$build/syncmgrd" --bind tcp://10.77.0.1:5555 --authkey-file "$work/authkey" \
   --session-timeout "$session_timeout" --ready-file "$work/ready" --log-level info \
   2>"$work/daemon.log" &
-pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
 [ -s "$work/ready" ] || { echo "multihost: the daemon did not start"; cat "$work/daemon.log"; exit 1; }
 echo "daemon on hub: $(cat "$work/ready")"
@@ -126,7 +145,6 @@ for host in "$h2" "$h3"; do
     workers+=($!)
   done
 done
-pids+=("${workers[@]}")
 phase1=0
 for pid in "${workers[@]}"; do wait "$pid" || phase1=1; done
 check "every phase-1 process exited 0" [ "$phase1" -eq 0 ]
@@ -138,7 +156,6 @@ check "the ledger holds jobs 0..39 once each, tokens increasing" \
 echo "-- phase 2: a worker's link is cut while it holds the Lock and a job"
 on "$h2" "$build/examples/multihost" seed 10
 on "$h3" "$build/examples/multihost" hold h3 "$work/ledger2" &
-pids+=($!)
 holder=
 for _ in $(seq 100); do
   holder=$(on "$h2" "$build/syncmgr" get mh.state holder 2>/dev/null)
@@ -149,7 +166,7 @@ check "h3 holds the ledger Lock" [ "$holder" = '"h3"' ]
 held_job=$(on "$h2" "$build/syncmgr" get mh.state held_job)
 held_token=$(on "$h2" "$build/syncmgr" get mh.state held_token)
 # Connected, the holder keeps its session (heartbeats) and so its Lock past the session timeout.
-if on "$h2" "$build/examples/multihost" try-lock $((2 * session_timeout)); then
+if bg on "$h2" "$build/examples/multihost" try-lock $((2 * session_timeout)); then
   echo "FAIL the Lock of a connected holder stays held"
   failures=$((failures + 1))
 else
@@ -163,7 +180,7 @@ echo "h3's link is down"
 # h2's worker waits for the Lock until h3's session expires, then does the remaining jobs; it
 # stops after 3 s without work.
 check "h2's worker finishes while h3 is cut off" \
-  timeout 120 ip netns exec "$h2" env SYNCMGR_ENDPOINT=tcp://10.77.0.1:5555 \
+  bg timeout 120 ip netns exec "$h2" env SYNCMGR_ENDPOINT=tcp://10.77.0.1:5555 \
   SYNCMGR_AUTHKEY_FILE="$work/authkey" "$build/examples/multihost" worker h2 "$work/ledger2"
 cut_for=$(awk -v a="$cut_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo "h3 was cut off for ${cut_for} s (session timeout ${session_timeout} s)"
