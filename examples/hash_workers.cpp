@@ -51,7 +51,7 @@ std::string sha256_of(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   int workers = 3;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
@@ -107,4 +107,7 @@ int main(int argc, char** argv) {
     errors += digest.starts_with("error: ");
   }
   return errors == 0 ? 0 : 1;
+} catch (const syncmgr::Error& e) {  // no daemon to start, or it went away
+  std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+  return 1;
 }

@@ -41,7 +41,7 @@ int fetch(const std::string& url) {
   return 200;
 }
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   int workers = 3;
   if (argc == 3 && std::string(argv[1]) == "--workers") workers = std::max(1, std::atoi(argv[2]));
   const std::vector<Site> sites = {
@@ -96,4 +96,7 @@ int main(int argc, char** argv) {
   std::printf("%zu sites checked, %d unexpected, %d workers stopped\n", results.size(), failing,
               workers);
   return 0;
+} catch (const syncmgr::Error& e) {  // no daemon to start, or it went away
+  std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+  return 1;
 }

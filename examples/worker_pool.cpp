@@ -38,7 +38,7 @@ PingResult fake_ping(const std::string& host, int worker) {
   return {host, up, up ? 1.0 + (h % 900) / 10.0 : 0.0, worker};
 }
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   int workers = 4;
   std::vector<std::string> hosts;
   for (int i = 1; i < argc; ++i) {
@@ -97,4 +97,7 @@ int main(int argc, char** argv) {
   std::printf("%zu hosts checked by %d workers (%d of them got work)\n", report.size(), workers,
               busy);
   return 0;
+} catch (const syncmgr::Error& e) {  // no daemon to start, or it went away
+  std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+  return 1;
 }

@@ -186,12 +186,13 @@ TEST_CASE("examples: print_lock's lines never interleave") {
   REQUIRE_MESSAGE(run_example("print_lock --workers 4 --lines 25", &out, &err) == 0, err);
   auto lines = lines_of(out);
   REQUIRE(lines.size() == 101);
-  std::regex line(R"(worker ([0-3]) \(pid [0-9]+\) line ([0-9]+) of 25)");
+  std::regex line(R"(worker ([0-3]) \(pid [0-9]+\) ticket ([0-9]+) line ([0-9]+) of 25)");
   std::map<std::string, int> next;  // each worker's lines arrive whole and in order
   for (std::size_t i = 0; i < 100; ++i) {
     std::smatch m;
     REQUIRE_MESSAGE(std::regex_match(lines[i], m, line), "mixed line: " << lines[i]);
-    CHECK(std::stoi(m[2]) == next[m[1]]++);
+    CHECK(std::stoul(m[2]) == i + 1);  // the ticket was taken with the line's lock held
+    CHECK(std::stoi(m[3]) == next[m[1]]++);
   }
   CHECK(lines[100] == "100 lines printed by 4 processes");
 }
