@@ -75,6 +75,18 @@ class Manager {
   DictProxy dict();
   ListProxy list(std::string_view name);
   ListProxy list();
+  /// Created with initial contents in the same call (Python's manager.list(range(10)),
+  /// manager.dict(pairs)): `items` is any container (for dict: a map or a sequence of pairs). An
+  /// empty name makes a temporary object. When `name` exists already, it is opened as it is and
+  /// `items` ignored: created() on the proxy says which happened.
+  template <class C>
+  ListProxy list(std::string_view name, const C& items) {
+    return ListProxy(open("list", name, syncmgr::Value(Map{{"items", to_value(items)}})));
+  }
+  template <class M>
+  DictProxy dict(std::string_view name, const M& items) {
+    return DictProxy(open("dict", name, syncmgr::Value(Map{{"items", to_value(items)}})));
+  }
 
   // Blocking objects. An empty name makes a temporary object with a generated name. Creation
   // arguments apply only when the object is created; opening an existing one ignores them.
@@ -146,9 +158,7 @@ class Manager {
                                           const syncmgr::Value& params);
   template <class T>
   static syncmgr::Value to_value(const T& v) {
-    msgpack::sbuffer buf;
-    msgpack::pack(buf, v);
-    return msgpack::unpack(buf.data(), buf.size()).get().as<syncmgr::Value>();
+    return syncmgr::Value::from(v);
   }
 
   std::shared_ptr<detail::OwnedDaemon> owned_;  // start()'s daemon; stopped after client_ closes

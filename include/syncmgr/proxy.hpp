@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -14,6 +16,7 @@
 #include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
+#include <vector>
 
 #include <msgpack.hpp>
 
@@ -205,6 +208,72 @@ class ProxyBase {
                                      block ? timeout : Timeout(std::chrono::seconds(0)), defer));
   }
   std::shared_ptr<ObjectRef> ref_;
+};
+
+/// Iterates a snapshot: the contents fetched in one call when the loop begins (`begin()`), so a
+/// loop sees one consistent state and changes made meanwhile by any process, this one included,
+/// are not seen. Ends at std::default_sentinel (`end()`).
+template <class E>
+class SnapshotIterator {
+ public:
+  using value_type = E;
+  using difference_type = std::ptrdiff_t;
+  using reference = const E&;
+  using pointer = const E*;
+  using iterator_category = std::input_iterator_tag;
+
+  SnapshotIterator() = default;
+  explicit SnapshotIterator(std::vector<E> items)
+      : items_(std::make_shared<const std::vector<E>>(std::move(items))) {}
+  const E& operator*() const { return (*items_)[i_]; }
+  const E* operator->() const { return &(*items_)[i_]; }
+  SnapshotIterator& operator++() {
+    ++i_;
+    return *this;
+  }
+  SnapshotIterator operator++(int) {
+    auto old = *this;
+    ++i_;
+    return old;
+  }
+  friend bool operator==(const SnapshotIterator& it, std::default_sentinel_t) {
+    return !it.items_ || it.i_ >= it.items_->size();
+  }
+  friend bool operator==(const SnapshotIterator& a, const SnapshotIterator& b) {
+    return a.items_ == b.items_ && a.i_ == b.i_;
+  }
+
+ private:
+  std::shared_ptr<const std::vector<E>> items_;  // shared: iterators are copied
+  std::size_t i_ = 0;
+};
+
+/// `d[key]` and `l[index]`: a reference to one element on the daemon, not a copy. Each read
+/// fetches the element (`get<T>()`, or converting to Value), each assignment stores it, at once;
+/// nothing is cached, so `d["a"] = d["b"]` is a get then a set, two calls, not atomic (use the
+/// proxy's increment or compare_and_set for that).
+template <class Proxy, class Key>
+class ElementRef {
+ public:
+  ElementRef(Proxy proxy, Key key) : proxy_(std::move(proxy)), key_(std::move(key)) {}
+  ElementRef(const ElementRef&) = default;  // another reference to the same element
+  template <class T>
+  ElementRef& operator=(const T& value) {
+    proxy_.set(key_, value);
+    return *this;
+  }
+  ElementRef& operator=(const ElementRef& other) { return *this = other.get(); }
+  /// The element now, as T. Throws KeyError/IndexError if absent, TypeError if not a T.
+  template <class T = Value>
+  T get() const {
+    return proxy_.template get<T>(key_);
+  }
+  operator Value() const { return get(); }
+  friend std::ostream& operator<<(std::ostream& os, const ElementRef& e) { return os << e.get(); }
+
+ private:
+  Proxy proxy_;
+  Key key_;
 };
 
 }  // namespace detail

@@ -230,3 +230,49 @@ TEST_CASE("api: a Barrier without a name is a temporary one, as the other factor
   b.wait(std::chrono::seconds(60));
   CHECK(testsupport::join(other) == 0);
 }
+
+TEST_CASE("api: dict and list element access and snapshot iteration") {
+  Daemon d;
+  Manager m(d.options());
+  auto dict = m.dict("config", std::vector<std::pair<std::string, int>>{{"port", 8080}});
+  CHECK(dict.created());
+  CHECK(dict.get<int>("port") == 8080);
+  dict["host"] = "example.com";  // a set, now
+  CHECK(dict.get<std::string>("host") == "example.com");
+  CHECK(dict["port"].get<int>() == 8080);
+  Value port = dict["port"];
+  CHECK(port == 8080);
+  CHECK(dict["port"] == 8080);
+  dict["copy"] = dict["port"];  // a get, then a set
+  CHECK(dict.get<int>("copy") == 8080);
+  CHECK_THROWS_AS((void)dict["absent"].get(), KeyError);
+  std::ostringstream os;
+  os << dict["host"];
+  CHECK(os.str() == "example.com");
+
+  std::map<std::string, int> seen;
+  for (const auto& [k, v] : dict) {
+    dict.set("added-" + k.as<std::string>(), 0);  // the loop iterates its snapshot
+    seen[k.as<std::string>()] = v.is<int>() ? v.as<int>() : -1;
+  }
+  CHECK(seen == std::map<std::string, int>{{"copy", 8080}, {"host", -1}, {"port", 8080}});
+  CHECK(dict.len() == 6);
+
+  auto list = m.list("numbers", std::vector<int>{0, 1, 2, 3, 4});
+  CHECK(list.created());
+  CHECK(list.len() == 5);
+  list[0] = 10;
+  CHECK(list[-1].get<int>() == 4);
+  CHECK(list.get<int>(0) == 10);
+  CHECK_THROWS_AS((void)list[5].get(), IndexError);
+  std::vector<int> items;
+  for (const auto& item : list)
+    items.push_back(item.as<int>());
+  CHECK(items == std::vector<int>{10, 1, 2, 3, 4});
+  auto reopened = m.list("numbers", std::vector<int>{7});  // exists: opened as it is
+  CHECK_FALSE(reopened.created());
+  CHECK(reopened.len() == 5);
+  auto temp = m.list("", std::vector<std::string>{"a"});  // no name: a temporary
+  CHECK(temp.name().rfind('~', 0) == 0);
+  CHECK(temp.get<std::string>(0) == "a");
+}
