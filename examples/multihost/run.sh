@@ -40,7 +40,7 @@ for bin in syncmgrd syncmgr examples/multihost examples/shared_namespace; do
   [ -x "$build/$bin" ] || { echo "multihost: $build/$bin is not built" >&2; exit 2; }
 done
 
-session_timeout=3
+session_timeout=5
 tag=sm$$  # namespaces and links are named after this run, so parallel runs do not collide
 hub=$tag-hub
 h2=$tag-h2
@@ -130,7 +130,8 @@ for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
 echo "daemon on hub: $(cat "$work/ready")"
 
 # A check that a host really is another host: h2 reaches the daemon over the bridge.
-check "h2 reaches the daemon on hub over tcp" on "$h2" "$build/syncmgr" ping >/dev/null
+ping_daemon() { on "$1" "$build/syncmgr" ping >/dev/null; }
+check "h2 reaches the daemon on hub over tcp" ping_daemon "$h2"
 
 echo "-- phase 1: two hosts, one Namespace, one work queue, one Lock"
 on "$h2" "$build/examples/multihost" seed 40
