@@ -426,11 +426,24 @@ void append_python(std::string& out, const Value& v, bool top_level_str) {
       } else if (std::isinf(d)) {
         out += d < 0 ? "-inf" : "inf";
       } else {
-        char buf[32];
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);  // shortest round trip
-        std::string_view text(buf, ec == std::errc() ? static_cast<std::size_t>(end - buf) : 0);
-        out += text;
-        if (text.find_first_of(".e") == std::string_view::npos) out += ".0";  // 3.0, not 3
+        // Python's repr: the shortest digits that read back as d, in positional notation when
+        // the decimal exponent is in [-4, 16) (with ".0" when integral), else as 1e+16, 1e-05.
+        char sci[64];
+        auto [sci_end, ec] = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
+        std::string_view text(sci, ec == std::errc() ? static_cast<std::size_t>(sci_end - sci) : 0);
+        auto e = text.find('e');
+        int exponent = e == std::string_view::npos ? 0 : std::atoi(text.data() + e + 1);
+        if (exponent >= -4 && exponent < 16) {
+          char fixed[64];
+          auto [fixed_end, fec] =
+              std::to_chars(fixed, fixed + sizeof fixed, d, std::chars_format::fixed);
+          text = std::string_view(
+              fixed, fec == std::errc() ? static_cast<std::size_t>(fixed_end - fixed) : 0);
+          out += text;
+          if (text.find('.') == std::string_view::npos) out += ".0";  // 3.0, not 3
+        } else {
+          out += text;
+        }
       }
       break;
     }

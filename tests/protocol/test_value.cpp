@@ -233,6 +233,13 @@ TEST_CASE("to_string and operator<<: Python's str() of the value, never cut") {
   CHECK(str(Value(3.0)) == "3.0");
   CHECK(str(Value(0.1)) == "0.1");
   CHECK(str(Value(1e100)) == "1e+100");
+  CHECK(str(Value(1e16)) == "1e+16");  // Python switches to exponents at 1e16 and below 1e-4
+  CHECK(str(Value(1e15)) == "1000000000000000.0");
+  CHECK(str(Value(123456789012345680.0)) == "1.2345678901234568e+17");
+  CHECK(str(Value(0.0001)) == "0.0001");
+  CHECK(str(Value(0.00001)) == "1e-05");
+  CHECK(str(Value(-1.5e-7)) == "-1.5e-07");
+  CHECK(str(Value(-0.0)) == "-0.0");
   CHECK(str(Value(std::numeric_limits<double>::infinity())) == "inf");
   CHECK(str(Value("STOP")) == "STOP");  // a top-level str prints as it is, as print() does
   CHECK(str(Value(Array{"a", 1, Value()})) == "['a', 1, None]");
