@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Debian 12), builds with -Werror, runs the unit and
-# integration suites and the multi-host demo (examples/multihost, as root), then builds the
+# integration suites, compiles the README's C++ blocks, runs the multi-host demo
+# (examples/multihost, as root), then builds the
 # release type (-O3 warns differently) and runs its unit suite, installs that build and uses it as a user would (tests/packaging/check.sh), then runs the suites
 # again under AddressSanitizer + UndefinedBehaviorSanitizer, then the client's concurrency tests
 # under ThreadSanitizer, then each fuzz target for a short while (SYNCMGR_FUZZ_SECONDS, default
@@ -59,6 +60,15 @@ run() {
 setup build -Dtests=true
 run unit build unit_tests
 run integration build integration_tests
+
+# The README's C++ examples compile as written (scripts/check-readme.sh): one count per block.
+echo "== readme"
+scripts/check-readme.sh >"$logdir/readme.log" 2>&1
+readme_status=$?
+cat "$logdir/readme.log"
+passed=$((passed + $(grep -c '^ok ' "$logdir/readme.log")))
+failed=$((failed + $(grep -c '^FAIL ' "$logdir/readme.log")))
+[ "$readme_status" -ne 0 ] && ! grep -q '^FAIL ' "$logdir/readme.log" && failed=$((failed + 1))
 
 # The multi-host demo: a daemon and workers in three network namespaces over tcp, one worker's link
 # cut for longer than the session timeout (examples/multihost/run.sh). Each of its checks counts.
