@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Debian 12), builds with -Werror, runs the unit and
 # integration suites, compiles the README's C++ blocks, runs the multi-host demo
-# (examples/multihost, as root), then builds the
-# release type (-O3 warns differently) and runs its unit suite, installs that build and uses it as a user would (tests/packaging/check.sh), then runs the suites
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, then the client's concurrency tests
-# under ThreadSanitizer, then each fuzz target for a short while (SYNCMGR_FUZZ_SECONDS, default
-# 45). Prints "N passed, M failed" at the end.
+# (examples/multihost, as root), then builds the release type (-O3 warns differently) and runs
+# its unit suite, installs that build and uses it as a user would (tests/packaging/check.sh), then
+# runs the suites again under AddressSanitizer + UndefinedBehaviorSanitizer, then the client's
+# concurrency tests under ThreadSanitizer, then each fuzz target for a short while
+# (SYNCMGR_FUZZ_SECONDS, default 45). Prints "N passed, M failed" at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --fuzz || exit 1
