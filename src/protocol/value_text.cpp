@@ -139,6 +139,34 @@ std::ostream& operator<<(std::ostream& os, const Value& v) {
   return os << to_string(v);
 }
 
+namespace {
+// Drops the template arguments the standard containers take by default (", std::allocator<...>",
+// ", std::less<...>", ...), so that std::vector<int, std::allocator<int> > reads
+// std::vector<int>, and closes nested brackets as ">>". An argument ends at the '>' that closes
+// its own brackets.
+std::string drop_default_arguments(std::string name) {
+  static const std::string_view kDefaults[] = {", std::allocator<", ", std::less<", ", std::hash<",
+                                               ", std::equal_to<", ", std::char_traits<"};
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    bool dropped = false;
+    for (auto prefix : kDefaults) {
+      if (name.compare(i, prefix.size(), prefix) != 0) continue;
+      std::size_t end = i + prefix.size();
+      for (int depth = 1; end < name.size() && depth > 0; ++end)
+        depth += name[end] == '<' ? 1 : name[end] == '>' ? -1 : 0;
+      if (end < name.size() && name[end] == ' ') ++end;  // the demangler's "> >"
+      name.erase(i, end - i);
+      dropped = true;
+      break;
+    }
+    if (dropped) --i;  // look at the same place again: another default argument may follow
+  }
+  for (auto at = name.find("> >"); at != std::string::npos; at = name.find("> >", at))
+    name.erase(at + 1, 1);  // C++11's ">>"
+  return name;
+}
+}  // namespace
+
 namespace detail {
 std::string readable_type_name(const std::type_info& t) {
   int status = 0;
@@ -158,7 +186,7 @@ std::string readable_type_name(const std::type_info& t) {
       at += to.size();
     }
   }
-  return name;
+  return drop_default_arguments(std::move(name));
 }
 }  // namespace detail
 

@@ -218,6 +218,20 @@ TEST_CASE("value_cast: a value that does not convert throws TypeError naming bot
   CHECK(Value::from(Job{"u", 1}).is<Job>());
 }
 
+TEST_CASE("readable_type_name: standard types as a user writes them") {
+  using syncmgr::detail::readable_type_name;
+  CHECK(readable_type_name(typeid(int)) == "int");
+  CHECK(readable_type_name(typeid(std::string)) == "std::string");
+  CHECK(readable_type_name(typeid(std::vector<int>)) == "std::vector<int>");
+  CHECK(readable_type_name(typeid(std::vector<std::vector<std::string>>)) ==
+        "std::vector<std::vector<std::string>>");
+  CHECK(readable_type_name(typeid(std::map<std::string, int>)) == "std::map<std::string, int>");
+  CHECK(readable_type_name(typeid(std::pair<std::string, double>)) ==
+        "std::pair<std::string, double>");
+  CHECK(readable_type_name(typeid(std::optional<std::vector<Job>>)) ==
+        "std::optional<std::vector<(anonymous namespace)::Job>>");
+}
+
 TEST_CASE("to_string and operator<<: Python's str() of the value, never cut") {
   auto str = [](const Value& v) {
     std::ostringstream os;
