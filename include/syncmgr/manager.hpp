@@ -31,7 +31,39 @@ struct ObjectInfo {
 
 namespace detail {
 struct OwnedDaemon;
-}
+
+/// The daemon's type name of each proxy class, for Manager::open<P>.
+template <class P>
+inline constexpr std::string_view proxy_type = "";
+template <>
+inline constexpr std::string_view proxy_type<NamespaceProxy> = "namespace";
+template <>
+inline constexpr std::string_view proxy_type<DictProxy> = "dict";
+template <>
+inline constexpr std::string_view proxy_type<ListProxy> = "list";
+template <>
+inline constexpr std::string_view proxy_type<QueueProxy> = "queue";
+template <>
+inline constexpr std::string_view proxy_type<JoinableQueueProxy> = "joinablequeue";
+template <>
+inline constexpr std::string_view proxy_type<LockProxy> = "lock";
+template <>
+inline constexpr std::string_view proxy_type<RLockProxy> = "rlock";
+template <>
+inline constexpr std::string_view proxy_type<SemaphoreProxy> = "semaphore";
+template <>
+inline constexpr std::string_view proxy_type<BoundedSemaphoreProxy> = "boundedsemaphore";
+template <>
+inline constexpr std::string_view proxy_type<ConditionProxy> = "condition";
+template <>
+inline constexpr std::string_view proxy_type<EventProxy> = "event";
+template <>
+inline constexpr std::string_view proxy_type<BarrierProxy> = "barrier";
+template <>
+inline constexpr std::string_view proxy_type<ValueProxy> = "value";
+template <>
+inline constexpr std::string_view proxy_type<ArrayProxy> = "array";
+}  // namespace detail
 
 /// How Manager::start() runs its private daemon.
 struct StartOptions {
@@ -121,6 +153,29 @@ class Manager {
   template <class C>
   ArrayProxy Array(std::string_view name, const C& items) {
     return ArrayProxy(open("array", name, syncmgr::Value(Map{{"items", to_value(items)}})));
+  }
+
+  /// Opens the object a proxy reference names: a proxy another process put into a container or a
+  /// queue (`auto d = mgr.open<DictProxy>(q.get())`). P must be the object's proxy type
+  /// (TypeError otherwise; a Barrier reopens without an action). As with names passed by hand, a
+  /// temporary object must still be held by some process when this runs (NameError otherwise);
+  /// a named one that was removed meanwhile is created anew, as the factories do.
+  template <class P>
+  P open(const ProxyRef& ref) {
+    constexpr std::string_view want = detail::proxy_type<P>;
+    static_assert(!want.empty(), "open<P>: P must be one of syncmgr's proxy classes");
+    if (ref.type != want)
+      throw TypeError("open<" + std::string(want) + ">: the reference is to " + ref.type + " '" +
+                      ref.name + "'");
+    if constexpr (std::is_same_v<P, BarrierProxy>)
+      return BarrierProxy(open(want, ref.name, {}), {});
+    else
+      return P(open(want, ref.name, {}));
+  }
+  /// open<P>(value.as<ProxyRef>()): TypeError if the value is not a proxy reference.
+  template <class P>
+  P open(const syncmgr::Value& value) {
+    return open<P>(value.as<ProxyRef>());
   }
 
   /// Deletes the object. Throws NameError if there is none.

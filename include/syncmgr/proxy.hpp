@@ -49,6 +49,16 @@ struct Options {
 /// converts.
 using Timeout = std::optional<std::chrono::duration<double>>;
 
+/// A proxy as a value: the type and name of the object it opens. A proxy put into a dict, list,
+/// queue or Namespace is stored as this (the msgpack map {"$proxy": [type, name]}, see
+/// docs/PROTOCOL.md), and the process that reads it reopens the object with
+/// Manager::open<P>(value), as Python's manager nests proxies.
+struct ProxyRef {
+  std::string type;
+  std::string name;
+  friend bool operator==(const ProxyRef&, const ProxyRef&) = default;
+};
+
 namespace detail {
 
 class Connection;
@@ -169,6 +179,9 @@ class ProxyBase {
   /// Semaphore's value) were ignored: the existing object's own apply.
   bool created() const { return ref_->created; }
 
+  /// This proxy as a value (what putting the proxy itself into a container stores).
+  ProxyRef ref() const { return {type(), name()}; }
+
   /// Prints `<dict 'results'>`: the type and the name, without a call to the daemon (print the
   /// contents with `proxy.copy()`, `snapshot()` and the like, which are Values or containers).
   friend std::ostream& operator<<(std::ostream& os, const ProxyBase& p) {
@@ -278,3 +291,45 @@ class ElementRef {
 
 }  // namespace detail
 }  // namespace syncmgr
+
+// msgpack adaptors: a ProxyRef is the map {"$proxy": [type, name]}, and every proxy packs as its
+// ProxyRef, so `q.put(d)` or `ns.set("results", d)` stores a reference to d's object.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <>
+  struct pack<syncmgr::ProxyRef> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& p,
+                                        const syncmgr::ProxyRef& r) const {
+      p.pack_map(1);
+      p.pack(std::string_view("$proxy"));
+      p.pack_array(2);
+      p.pack(r.type);
+      p.pack(r.name);
+      return p;
+    }
+  };
+  template <>
+  struct convert<syncmgr::ProxyRef> {
+    const msgpack::object& operator()(const msgpack::object& o, syncmgr::ProxyRef& r) const {
+      if (o.type != msgpack::type::MAP || o.via.map.size != 1) throw msgpack::type_error();
+      const auto& kv = o.via.map.ptr[0];
+      if (kv.key.type != msgpack::type::STR || kv.key.as<std::string_view>() != "$proxy" ||
+          kv.val.type != msgpack::type::ARRAY || kv.val.via.array.size != 2)
+        throw msgpack::type_error();
+      r.type = kv.val.via.array.ptr[0].as<std::string>();
+      r.name = kv.val.via.array.ptr[1].as<std::string>();
+      return o;
+    }
+  };
+  template <class P>
+  struct pack<P, std::enable_if_t<std::is_base_of_v<syncmgr::detail::ProxyBase, P>>> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& p, const P& proxy) const {
+      return p.pack(proxy.ref());
+    }
+  };
+  }  // namespace adaptor
+}
+}  // namespace msgpack

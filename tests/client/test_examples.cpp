@@ -276,3 +276,37 @@ TEST_CASE("api: dict and list element access and snapshot iteration") {
   CHECK(temp.name().rfind('~', 0) == 0);
   CHECK(temp.get<std::string>(0) == "a");
 }
+
+TEST_CASE("api: a proxy put into a queue or a Namespace reopens in another process") {
+  Daemon d;
+  Manager m(d.options());
+  auto inbox = m.Queue("inbox");
+  auto results = m.dict();  // a temporary, held by this process while the child uses it
+  auto named = m.list("log");
+  inbox.put(results);
+  m.Namespace("where").set("log", named);
+  CHECK(Value::from(results).as<ProxyRef>() == ProxyRef{"dict", results.name()});
+  CHECK(testsupport::in_child([&] {
+          Manager child(d.options());
+          auto box = child.Queue("inbox");
+          Value item = box.get();
+          if (!item.is<ProxyRef>()) return 1;
+          auto dict = child.open<DictProxy>(item);
+          dict.set("answer", 42);
+          auto log = child.open<ListProxy>(child.Namespace("where").get("log"));
+          log.append("child was here");
+          try {
+            (void)child.open<ListProxy>(item);  // the reference is to a dict
+            return 2;
+          } catch (const TypeError&) {
+          }
+          try {
+            (void)child.open<ListProxy>(Value("not a reference"));
+            return 3;
+          } catch (const TypeError&) {
+          }
+          return 0;
+        }) == 0);
+  CHECK(results.get<int>("answer") == 42);
+  CHECK(named.get<std::string>(0) == "child was here");
+}
