@@ -16,8 +16,8 @@
 //   the Lock, where token is the grant's fencing token: tokens in the file must only grow, which
 //   is how a resource can refuse a writer that lost the lock without knowing it.
 // `hold` is the worker whose network gets cut: it takes the Lock and a job and then waits on an
-// Event that nobody sets (a blocking call, so its heartbeats keep its session alive until its
-// link goes down).
+// Event that nobody sets, standing for work that never finishes. The library's heartbeats keep
+// its session, and so its Lock, alive for as long as its link is up.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
