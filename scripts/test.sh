@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Debian 12), builds with -Werror, runs the unit and
-# integration suites, then builds the release type (-O3 warns differently) and runs its unit suite,
-# installs that build and uses it as a user would (tests/packaging/check.sh), then runs the suites
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, then the client's concurrency tests
-# under ThreadSanitizer, then each fuzz target for a short while (SYNCMGR_FUZZ_SECONDS, default
-# 45). Prints "N passed, M failed" at the end.
+# integration suites, compiles the README's C++ blocks, runs the multi-host demo
+# (examples/multihost, as root), then builds the release type (-O3 warns differently) and runs
+# its unit suite, installs that build and uses it as a user would (tests/packaging/check.sh), then
+# runs the suites again under AddressSanitizer + UndefinedBehaviorSanitizer, then the client's
+# concurrency tests under ThreadSanitizer, then each fuzz target for a short while
+# (SYNCMGR_FUZZ_SECONDS, default 45). Prints "N passed, M failed" at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --fuzz || exit 1
@@ -59,6 +60,38 @@ run() {
 setup build -Dtests=true
 run unit build unit_tests
 run integration build integration_tests
+
+# The README's C++ examples compile as written (scripts/check-readme.sh): one count per block.
+echo "== readme"
+scripts/check-readme.sh >"$logdir/readme.log" 2>&1
+readme_status=$?
+cat "$logdir/readme.log"
+passed=$((passed + $(grep -c '^ok ' "$logdir/readme.log")))
+failed=$((failed + $(grep -c '^FAIL ' "$logdir/readme.log")))
+[ "$readme_status" -ne 0 ] && ! grep -q '^FAIL ' "$logdir/readme.log" && failed=$((failed + 1))
+
+# The multi-host demo: a daemon and workers in three network namespaces over tcp, one worker's link
+# cut for longer than the session timeout (examples/multihost/run.sh). Each of its checks counts.
+# Creating namespaces needs root (CI runs as root); elsewhere the stage is skipped, and says so.
+# TODO(issue 12): add --expect-redelivery once the daemon puts a dead session's unacknowledged
+# JoinableQueue items back.
+echo "== multihost"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "multihost: skipped (needs root for network namespaces)"
+else
+  examples/multihost/run.sh --build build >"$logdir/multihost.log" 2>&1
+  multihost_status=$?
+  grep -E '^(ok|FAIL) ' "$logdir/multihost.log"
+  [ "$multihost_status" -ne 0 ] && tail -n 60 "$logdir/multihost.log"
+  multihost_passed=$(grep -c '^ok ' "$logdir/multihost.log")
+  multihost_failed=$(grep -c '^FAIL ' "$logdir/multihost.log")
+  passed=$((passed + multihost_passed))
+  failed=$((failed + multihost_failed))
+  if [ "$multihost_status" -ne 0 ] && [ "$multihost_failed" -eq 0 ]; then
+    echo "multihost: exited with status $multihost_status"
+    failed=$((failed + 1))
+  fi
+fi
 
 # Release: must build clean at -O3 too. Only the unit suite runs here (the integration suite
 # already ran above); the packaging check then installs this same build, so nothing is compiled

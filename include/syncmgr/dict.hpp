@@ -14,6 +14,18 @@ class DictProxy : public detail::ProxyBase {
  public:
   explicit DictProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
 
+  /// d[key]: reads and assignments go to the daemon at once (see detail::ElementRef).
+  template <class K>
+  detail::ElementRef<DictProxy, Value> operator[](const K& key) const {
+    return {*this, Value::from(key)};
+  }
+  /// `for (const auto& [key, value] : d)`: the items of one snapshot, taken in one call when the
+  /// loop starts (Python iterates the live dict and fails if it changes size; a snapshot cannot).
+  detail::SnapshotIterator<std::pair<Value, Value>> begin() const {
+    return detail::SnapshotIterator<std::pair<Value, Value>>(items());
+  }
+  std::default_sentinel_t end() const { return {}; }
+
   /// d[key] = value
   template <class K, class V>
   void set(const K& key, const V& value) {

@@ -20,6 +20,16 @@ class ListProxy : public detail::ProxyBase {
  public:
   explicit ListProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
 
+  /// l[index] (negative counts from the end): reads and assignments go to the daemon at once (see
+  /// detail::ElementRef). IndexError when out of range.
+  detail::ElementRef<ListProxy, std::int64_t> operator[](std::int64_t index) const {
+    return {*this, index};
+  }
+  /// `for (const auto& item : l)`: the items of one snapshot, taken in one call when the loop
+  /// starts.
+  detail::SnapshotIterator<Value> begin() const { return detail::SnapshotIterator<Value>(copy()); }
+  std::default_sentinel_t end() const { return {}; }
+
   template <class T>
   void append(const T& item) {
     invoke<void>("list.append", item);

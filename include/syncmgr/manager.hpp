@@ -31,7 +31,39 @@ struct ObjectInfo {
 
 namespace detail {
 struct OwnedDaemon;
-}
+
+/// The daemon's type name of each proxy class, for Manager::open<P>.
+template <class P>
+inline constexpr std::string_view proxy_type = "";
+template <>
+inline constexpr std::string_view proxy_type<NamespaceProxy> = "namespace";
+template <>
+inline constexpr std::string_view proxy_type<DictProxy> = "dict";
+template <>
+inline constexpr std::string_view proxy_type<ListProxy> = "list";
+template <>
+inline constexpr std::string_view proxy_type<QueueProxy> = "queue";
+template <>
+inline constexpr std::string_view proxy_type<JoinableQueueProxy> = "joinablequeue";
+template <>
+inline constexpr std::string_view proxy_type<LockProxy> = "lock";
+template <>
+inline constexpr std::string_view proxy_type<RLockProxy> = "rlock";
+template <>
+inline constexpr std::string_view proxy_type<SemaphoreProxy> = "semaphore";
+template <>
+inline constexpr std::string_view proxy_type<BoundedSemaphoreProxy> = "boundedsemaphore";
+template <>
+inline constexpr std::string_view proxy_type<ConditionProxy> = "condition";
+template <>
+inline constexpr std::string_view proxy_type<EventProxy> = "event";
+template <>
+inline constexpr std::string_view proxy_type<BarrierProxy> = "barrier";
+template <>
+inline constexpr std::string_view proxy_type<ValueProxy> = "value";
+template <>
+inline constexpr std::string_view proxy_type<ArrayProxy> = "array";
+}  // namespace detail
 
 /// How Manager::start() runs its private daemon.
 struct StartOptions {
@@ -75,6 +107,18 @@ class Manager {
   DictProxy dict();
   ListProxy list(std::string_view name);
   ListProxy list();
+  /// Created with initial contents in the same call (Python's manager.list(range(10)),
+  /// manager.dict(pairs)): `items` is any container (for dict: a map or a sequence of pairs). An
+  /// empty name makes a temporary object. When `name` exists already, it is opened as it is and
+  /// `items` ignored: created() on the proxy says which happened.
+  template <class C>
+  ListProxy list(std::string_view name, const C& items) {
+    return ListProxy(open("list", name, syncmgr::Value(Map{{"items", to_value(items)}})));
+  }
+  template <class M>
+  DictProxy dict(std::string_view name, const M& items) {
+    return DictProxy(open("dict", name, syncmgr::Value(Map{{"items", to_value(items)}})));
+  }
 
   // Blocking objects. An empty name makes a temporary object with a generated name. Creation
   // arguments apply only when the object is created; opening an existing one ignores them.
@@ -91,6 +135,12 @@ class Manager {
   /// `action` runs in the last party's process before the parties are released (see BarrierProxy).
   BarrierProxy Barrier(std::string_view name, std::size_t parties,
                        std::function<void()> action = {}, Timeout timeout = {});
+  /// A temporary Barrier with a generated name (pass name() to the other parties), as the other
+  /// factories make without a name.
+  BarrierProxy Barrier(std::size_t parties, std::function<void()> action = {},
+                       Timeout timeout = {}) {
+    return Barrier(std::string_view(), parties, std::move(action), timeout);
+  }
   /// maxsize 0: unbounded.
   QueueProxy Queue(std::string_view name = {}, std::size_t maxsize = 0);
   JoinableQueueProxy JoinableQueue(std::string_view name = {}, std::size_t maxsize = 0);
@@ -103,6 +153,29 @@ class Manager {
   template <class C>
   ArrayProxy Array(std::string_view name, const C& items) {
     return ArrayProxy(open("array", name, syncmgr::Value(Map{{"items", to_value(items)}})));
+  }
+
+  /// Opens the object a proxy reference names: a proxy another process put into a container or a
+  /// queue (`auto d = mgr.open<DictProxy>(q.get())`). P must be the object's proxy type
+  /// (TypeError otherwise; a Barrier reopens without an action). As with names passed by hand, a
+  /// temporary object must still be held by some process when this runs (NameError otherwise);
+  /// a named one that was removed meanwhile is created anew, as the factories do.
+  template <class P>
+  P open(const ProxyRef& ref) {
+    constexpr std::string_view want = detail::proxy_type<P>;
+    static_assert(!want.empty(), "open<P>: P must be one of syncmgr's proxy classes");
+    if (ref.type != want)
+      throw TypeError("open<" + std::string(want) + ">: the reference is to " + ref.type + " '" +
+                      ref.name + "'");
+    if constexpr (std::is_same_v<P, BarrierProxy>)
+      return BarrierProxy(open(want, ref.name, {}), {});
+    else
+      return P(open(want, ref.name, {}));
+  }
+  /// open<P>(value.as<ProxyRef>()): TypeError if the value is not a proxy reference.
+  template <class P>
+  P open(const syncmgr::Value& value) {
+    return open<P>(value.as<ProxyRef>());
   }
 
   /// Deletes the object. Throws NameError if there is none.
@@ -140,9 +213,7 @@ class Manager {
                                           const syncmgr::Value& params);
   template <class T>
   static syncmgr::Value to_value(const T& v) {
-    msgpack::sbuffer buf;
-    msgpack::pack(buf, v);
-    return msgpack::unpack(buf.data(), buf.size()).get().as<syncmgr::Value>();
+    return syncmgr::Value::from(v);
   }
 
   std::shared_ptr<detail::OwnedDaemon> owned_;  // start()'s daemon; stopped after client_ closes

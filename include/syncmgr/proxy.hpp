@@ -3,16 +3,20 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
+#include <vector>
 
 #include <msgpack.hpp>
 
@@ -44,6 +48,16 @@ struct Options {
 /// A timeout as Python's `timeout=None`: none waits indefinitely. Any std::chrono duration
 /// converts.
 using Timeout = std::optional<std::chrono::duration<double>>;
+
+/// A proxy as a value: the type and name of the object it opens. A proxy put into a dict, list,
+/// queue or Namespace is stored as this (the msgpack map {"$proxy": [type, name]}, see
+/// docs/PROTOCOL.md), and the process that reads it reopens the object with
+/// Manager::open<P>(value), as Python's manager nests proxies.
+struct ProxyRef {
+  std::string type;
+  std::string name;
+  friend bool operator==(const ProxyRef&, const ProxyRef&) = default;
+};
 
 namespace detail {
 
@@ -147,6 +161,8 @@ msgpack::sbuffer pack_args(const A&... args) {
 struct ObjectRef {
   std::shared_ptr<Client> client;
   std::string name;
+  std::string type;      // as the daemon names it: "dict", "joinablequeue", ...
+  bool created = false;  // whether opening it created it
   bool temporary = false;
   ~ObjectRef();
 };
@@ -156,6 +172,21 @@ class ProxyBase {
  public:
   /// The object's name on the daemon; hand it to other processes so they can open the same object.
   const std::string& name() const { return ref_->name; }
+  /// The object's type as the daemon names it ("dict", "queue", "joinablequeue", "lock", ...).
+  const std::string& type() const { return ref_->type; }
+  /// Whether the factory call that made this proxy created the object. False means it already
+  /// existed, and the creation arguments given (a Queue's maxsize, a Barrier's parties, a
+  /// Semaphore's value) were ignored: the existing object's own apply.
+  bool created() const { return ref_->created; }
+
+  /// This proxy as a value (what putting the proxy itself into a container stores).
+  ProxyRef ref() const { return {type(), name()}; }
+
+  /// Prints `<dict 'results'>`: the type and the name, without a call to the daemon (print the
+  /// contents with `proxy.copy()`, `snapshot()` and the like, which are Values or containers).
+  friend std::ostream& operator<<(std::ostream& os, const ProxyBase& p) {
+    return os << '<' << p.type() << " '" << p.name() << "'>";
+  }
 
  protected:
   explicit ProxyBase(std::shared_ptr<ObjectRef> ref) : ref_(std::move(ref)) {}
@@ -192,5 +223,113 @@ class ProxyBase {
   std::shared_ptr<ObjectRef> ref_;
 };
 
+/// Iterates a snapshot: the contents fetched in one call when the loop begins (`begin()`), so a
+/// loop sees one consistent state and changes made meanwhile by any process, this one included,
+/// are not seen. Ends at std::default_sentinel (`end()`).
+template <class E>
+class SnapshotIterator {
+ public:
+  using value_type = E;
+  using difference_type = std::ptrdiff_t;
+  using reference = const E&;
+  using pointer = const E*;
+  using iterator_category = std::input_iterator_tag;
+
+  SnapshotIterator() = default;
+  explicit SnapshotIterator(std::vector<E> items)
+      : items_(std::make_shared<const std::vector<E>>(std::move(items))) {}
+  const E& operator*() const { return (*items_)[i_]; }
+  const E* operator->() const { return &(*items_)[i_]; }
+  SnapshotIterator& operator++() {
+    ++i_;
+    return *this;
+  }
+  SnapshotIterator operator++(int) {
+    auto old = *this;
+    ++i_;
+    return old;
+  }
+  friend bool operator==(const SnapshotIterator& it, std::default_sentinel_t) {
+    return !it.items_ || it.i_ >= it.items_->size();
+  }
+  friend bool operator==(const SnapshotIterator& a, const SnapshotIterator& b) {
+    return a.items_ == b.items_ && a.i_ == b.i_;
+  }
+
+ private:
+  std::shared_ptr<const std::vector<E>> items_;  // shared: iterators are copied
+  std::size_t i_ = 0;
+};
+
+/// `d[key]` and `l[index]`: a reference to one element on the daemon, not a copy. Each read
+/// fetches the element (`get<T>()`, or converting to Value), each assignment stores it, at once;
+/// nothing is cached, so `d["a"] = d["b"]` is a get then a set, two calls, not atomic (use the
+/// proxy's increment or compare_and_set for that).
+template <class Proxy, class Key>
+class ElementRef {
+ public:
+  ElementRef(Proxy proxy, Key key) : proxy_(std::move(proxy)), key_(std::move(key)) {}
+  ElementRef(const ElementRef&) = default;  // another reference to the same element
+  template <class T>
+  ElementRef& operator=(const T& value) {
+    proxy_.set(key_, value);
+    return *this;
+  }
+  ElementRef& operator=(const ElementRef& other) { return *this = other.get(); }
+  /// The element now, as T. Throws KeyError/IndexError if absent, TypeError if not a T.
+  template <class T = Value>
+  T get() const {
+    return proxy_.template get<T>(key_);
+  }
+  operator Value() const { return get(); }
+  friend std::ostream& operator<<(std::ostream& os, const ElementRef& e) { return os << e.get(); }
+
+ private:
+  Proxy proxy_;
+  Key key_;
+};
+
 }  // namespace detail
 }  // namespace syncmgr
+
+// msgpack adaptors: a ProxyRef is the map {"$proxy": [type, name]}, and every proxy packs as its
+// ProxyRef, so `q.put(d)` or `ns.set("results", d)` stores a reference to d's object.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <>
+  struct pack<syncmgr::ProxyRef> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& p,
+                                        const syncmgr::ProxyRef& r) const {
+      p.pack_map(1);
+      p.pack(std::string_view("$proxy"));
+      p.pack_array(2);
+      p.pack(r.type);
+      p.pack(r.name);
+      return p;
+    }
+  };
+  template <>
+  struct convert<syncmgr::ProxyRef> {
+    const msgpack::object& operator()(const msgpack::object& o, syncmgr::ProxyRef& r) const {
+      if (o.type != msgpack::type::MAP || o.via.map.size != 1) throw msgpack::type_error();
+      const auto& kv = o.via.map.ptr[0];
+      if (kv.key.type != msgpack::type::STR || kv.key.as<std::string_view>() != "$proxy" ||
+          kv.val.type != msgpack::type::ARRAY || kv.val.via.array.size != 2)
+        throw msgpack::type_error();
+      r.type = kv.val.via.array.ptr[0].as<std::string>();
+      r.name = kv.val.via.array.ptr[1].as<std::string>();
+      return o;
+    }
+  };
+  template <class P>
+  struct pack<P, std::enable_if_t<std::is_base_of_v<syncmgr::detail::ProxyBase, P>>> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& p, const P& proxy) const {
+      return p.pack(proxy.ref());
+    }
+  };
+  }  // namespace adaptor
+}
+}  // namespace msgpack

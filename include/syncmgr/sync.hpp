@@ -66,9 +66,12 @@ class ConditionProxy : public detail::ProxyBase, public detail::Lockable<Conditi
   explicit ConditionProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
 
   bool acquire(bool blocking = true, Timeout timeout = {}) {
+    return acquire_fenced(blocking, timeout).has_value();
+  }
+  /// As acquire, returning the grant's fencing token (see LockProxy::acquire_fenced).
+  std::optional<std::uint64_t> acquire_fenced(bool blocking = true, Timeout timeout = {}) {
     return invoke_blocking<std::optional<std::uint64_t>>("condition.acquire", blocking, timeout,
-                                                         detail::thread_id())
-        .has_value();
+                                                         detail::thread_id());
   }
   /// The async form of acquire: the future holds the grant's fencing token, or none when the lock
   /// was not acquired.

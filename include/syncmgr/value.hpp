@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,11 +19,21 @@
 #include <variant>
 #include <vector>
 
+#include <typeinfo>
+
 #include <msgpack.hpp>
+
+#include "syncmgr/errors.hpp"
 
 namespace syncmgr {
 
 class Value;
+
+namespace detail {
+/// A C++ type's name as a user wrote it: `std::string` rather than
+/// `std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >`.
+std::string readable_type_name(const std::type_info& t);
+}  // namespace detail
 
 /// A msgpack bin value (Python bytes), kept apart from str.
 struct Bytes {
@@ -92,8 +103,23 @@ class Value {
   /// Consistent with operator== (equal numbers hash equal).
   std::size_t hash() const noexcept;
 
-  /// A short human-readable rendering (JSON-like) for error messages and logs.
+  /// A short human-readable rendering (JSON-like) for error messages and logs, cut at max_len
+  /// (the daemon's error messages quote client values through it). Print a Value with
+  /// operator<< or to_string() to see all of it.
   std::string repr(std::size_t max_len = 80) const;
+
+  /// The value as T, converted exactly as a proxy's get<T>() converts what the daemon sent (any
+  /// type with a msgpack adaptor: numbers, strings, containers, your MSGPACK_DEFINE structs).
+  /// Throws TypeError naming the stored type and T when it does not convert (an int out of T's
+  /// range, a float read as an int, a str read as a struct).
+  template <class T>
+  T as() const;
+  /// Whether as<T>() would succeed (the conversion is done once and discarded).
+  template <class T>
+  bool is() const noexcept;
+  /// The Value a proxy would store for x (x packed with its msgpack adaptor): Value::from(site).
+  template <class T>
+  static Value from(const T& x);
 
   const auto& variant() const noexcept { return v_; }
 
@@ -102,6 +128,18 @@ class Value {
                Map>
       v_;
 };
+
+/// value_cast<T>(v) is v.as<T>().
+template <class T>
+T value_cast(const Value& v) {
+  return v.template as<T>();
+}
+
+/// Python's str(): a top-level string as it is, everything else as Python's repr (None, True,
+/// 1.5, 'text', b'\x00', [1, 'a'], {'k': None}). Never truncated.
+std::string to_string(const Value& v);
+/// Writes to_string(v): `std::cout << queue.get()` prints the item as Python's print() would.
+std::ostream& operator<<(std::ostream& os, const Value& v);
 
 struct ValueHash {
   std::size_t operator()(const Value& v) const noexcept { return v.hash(); }
@@ -161,6 +199,15 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
       return p;
     }
   };
+  // put(nullptr) stores nil, Python's None.
+  template <>
+  struct pack<std::nullptr_t> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& p, std::nullptr_t) const {
+      p.pack_nil();
+      return p;
+    }
+  };
   template <>
   struct convert<syncmgr::Bytes> {
     const msgpack::object& operator()(const msgpack::object& o, syncmgr::Bytes& b) const {
@@ -186,3 +233,45 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
   }  // namespace adaptor
 }
 }  // namespace msgpack
+
+namespace syncmgr {
+// Defined after the adaptors: the conversion packs the Value and reads it back as T, the same
+// path a reply from the daemon takes.
+template <class T>
+T Value::as() const {
+  if constexpr (std::is_same_v<T, Value>) {
+    return *this;
+  } else {
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, *this);
+    auto handle = msgpack::unpack(buf.data(), buf.size());
+    try {
+      return handle.get().as<T>();
+    } catch (const msgpack::type_error&) {
+      throw TypeError("value is " + std::string(type_name()) + " (" + repr() +
+                      "), which does not convert to " + detail::readable_type_name(typeid(T)));
+    }
+  }
+}
+
+template <class T>
+bool Value::is() const noexcept {
+  try {
+    (void)as<T>();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+template <class T>
+Value Value::from(const T& x) {
+  if constexpr (std::is_same_v<T, Value>) {
+    return x;
+  } else {
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, x);
+    return msgpack::unpack(buf.data(), buf.size()).get().as<Value>();
+  }
+}
+}  // namespace syncmgr

@@ -22,10 +22,11 @@ std::shared_ptr<detail::ObjectRef> Manager::open(std::string_view type, const st
                                    detail::pack_args(type, msgpack::type::nil_t(), params));
   auto [actual, created] =
       detail::result_as<std::pair<std::string, bool>>(reply, "server.open", "");
-  (void)created;
   auto ref = std::make_shared<detail::ObjectRef>();
   ref->client = client_;
   ref->name = std::move(actual);
+  ref->type = type;
+  ref->created = created;
   ref->temporary = name == nullptr || ref->name.rfind('~', 0) == 0;
   if (ref->temporary) client_->hold_temporary(ref->name, type);
   return ref;

@@ -1,6 +1,5 @@
 // detail::Client: the fork-aware owner of a Connection, and the pieces of proxies that are not
 // templates.
-#include <cxxabi.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -80,14 +79,6 @@ std::string msgpack_type_name(const msgpack::object& o) {
     default:
       return "ext";
   }
-}
-
-std::string demangle(const std::type_info& t) {
-  int status = 0;
-  char* name = abi::__cxa_demangle(t.name(), nullptr, nullptr, &status);
-  std::string out = (status == 0 && name != nullptr) ? name : t.name();
-  std::free(name);
-  return out;
 }
 
 bool wants_frame_macs(const Options& o) {
@@ -220,7 +211,7 @@ void throw_conversion_error(const msgpack::object& o, const std::type_info& want
   std::string where =
       target.empty() ? std::string(op) : std::string(op) + " on '" + std::string(target) + "'";
   std::string message = where + ": the stored value is " + msgpack_type_name(o) +
-                        ", which does not convert to " + demangle(wanted);
+                        ", which does not convert to " + readable_type_name(wanted);
   // The call already ran: hand its result over rather than drop it (an item taken by a get).
   Value received;
   try {

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "syncmgr/errors.hpp"
 #include "syncmgr/value.hpp"
@@ -164,4 +168,99 @@ TEST_CASE("large maps compare by content, whatever their order") {
     f.push_back({19 - i, 19 - i});
   }
   CHECK(Value(e) == Value(f));
+}
+
+// Value::as<T>() / value_cast<T>: the conversion a proxy's get<T>() does, on a Value in hand (a
+// queue item of a mixed-type queue, an item carried by ConversionError).
+namespace {
+struct Job {
+  std::string url;
+  int tries = 0;
+  MSGPACK_DEFINE(url, tries)
+};
+}  // namespace
+
+TEST_CASE("value_cast: a Value converts to any type with a msgpack adaptor") {
+  Value job = Value::from(Job{"https://example.com/", 3});
+  CHECK(job.kind() == Value::Kind::array);
+  auto back = syncmgr::value_cast<Job>(job);
+  CHECK(back.url == "https://example.com/");
+  CHECK(back.tries == 3);
+  CHECK(job.as<Job>().tries == 3);
+  CHECK(Value(7).as<int>() == 7);
+  CHECK(Value(2.5).as<double>() == 2.5);
+  CHECK(Value("STOP").as<std::string>() == "STOP");
+  CHECK(Value(Array{1, 2, 3}).as<std::vector<int>>() == std::vector<int>{1, 2, 3});
+  auto pair = Value(Array{"a.txt", "e3b0"}).as<std::pair<std::string, std::string>>();
+  CHECK(pair.first == "a.txt");
+  CHECK(pair.second == "e3b0");
+  CHECK(Value(Map{{"k", 1}}).as<std::map<std::string, int>>().at("k") == 1);
+  CHECK(Value().as<std::optional<int>>() == std::nullopt);
+  CHECK(Value(Array{1, "x"}).as<Value>() == Value(Array{1, "x"}));
+  CHECK(Value::from(std::vector<int>{1, 2}) == Value(Array{1, 2}));
+  CHECK(Value::from(nullptr).is_nil());
+}
+
+TEST_CASE("value_cast: a value that does not convert throws TypeError naming both types") {
+  CHECK_THROWS_AS(Value("STOP").as<Job>(), syncmgr::TypeError);
+  CHECK_THROWS_WITH(Value("STOP").as<Job>(), doctest::Contains("value is str"));
+  CHECK_THROWS_WITH(Value(1).as<std::string>(),
+                    doctest::Contains("does not convert to std::string"));
+  try {
+    (void)Value(1).as<std::string>();
+  } catch (const syncmgr::TypeError& e) {
+    CHECK(std::string(e.what()).find("basic_string") == std::string::npos);
+  }
+  CHECK_THROWS_AS(Value(300).as<std::uint8_t>(), syncmgr::TypeError);  // out of range
+  CHECK_THROWS_AS(Value(1.5).as<int>(), syncmgr::TypeError);           // no silent truncation
+  CHECK(Value("STOP").is<std::string>());
+  CHECK_FALSE(Value("STOP").is<Job>());
+  CHECK(Value::from(Job{"u", 1}).is<Job>());
+}
+
+TEST_CASE("readable_type_name: standard types as a user writes them") {
+  using syncmgr::detail::readable_type_name;
+  CHECK(readable_type_name(typeid(int)) == "int");
+  CHECK(readable_type_name(typeid(std::string)) == "std::string");
+  CHECK(readable_type_name(typeid(std::vector<int>)) == "std::vector<int>");
+  CHECK(readable_type_name(typeid(std::vector<std::vector<std::string>>)) ==
+        "std::vector<std::vector<std::string>>");
+  CHECK(readable_type_name(typeid(std::map<std::string, int>)) == "std::map<std::string, int>");
+  CHECK(readable_type_name(typeid(std::pair<std::string, double>)) ==
+        "std::pair<std::string, double>");
+  CHECK(readable_type_name(typeid(std::optional<std::vector<Job>>)) ==
+        "std::optional<std::vector<(anonymous namespace)::Job>>");
+}
+
+TEST_CASE("to_string and operator<<: Python's str() of the value, never cut") {
+  auto str = [](const Value& v) {
+    std::ostringstream os;
+    os << v;
+    CHECK(os.str() == syncmgr::to_string(v));
+    return os.str();
+  };
+  CHECK(str(Value()) == "None");
+  CHECK(str(Value(true)) == "True");
+  CHECK(str(Value(false)) == "False");
+  CHECK(str(Value(-42)) == "-42");
+  CHECK(str(Value(std::numeric_limits<std::uint64_t>::max())) == "18446744073709551615");
+  CHECK(str(Value(3.0)) == "3.0");
+  CHECK(str(Value(0.1)) == "0.1");
+  CHECK(str(Value(1e100)) == "1e+100");
+  CHECK(str(Value(1e16)) == "1e+16");  // Python switches to exponents at 1e16 and below 1e-4
+  CHECK(str(Value(1e15)) == "1000000000000000.0");
+  CHECK(str(Value(123456789012345680.0)) == "1.2345678901234568e+17");
+  CHECK(str(Value(0.0001)) == "0.0001");
+  CHECK(str(Value(0.00001)) == "1e-05");
+  CHECK(str(Value(-1.5e-7)) == "-1.5e-07");
+  CHECK(str(Value(-0.0)) == "-0.0");
+  CHECK(str(Value(std::numeric_limits<double>::infinity())) == "inf");
+  CHECK(str(Value("STOP")) == "STOP");  // a top-level str prints as it is, as print() does
+  CHECK(str(Value(Array{"a", 1, Value()})) == "['a', 1, None]");
+  CHECK(str(Value(Array{"it's"})) == "[\"it's\"]");
+  CHECK(str(Value(Array{"tab\there\\"})) == "['tab\\there\\\\']");
+  CHECK(str(Value(Bytes{std::string("a\0\xff'", 4)})) == "b\"a\\x00\\xff'\"");
+  CHECK(str(Value(Map{{"k", Array{1.5, false}}, {2, "v"}})) == "{'k': [1.5, False], 2: 'v'}");
+  Array big(1000, Value(123456789));
+  CHECK(str(Value(big)).size() > 10000);  // repr() cuts at 80 characters; printing does not
 }
