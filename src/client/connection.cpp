@@ -519,6 +519,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
     }
     if (waiting && now - last_received_ > session_timeout_ + heartbeat_every) {
       // Nothing heard for longer than the lease: the daemon is gone or unreachable.
+      sessions_ended_.fetch_add(1, std::memory_order_release);
       fail_calls("ConnectionError",
                  "syncmgrd at " + endpoint_ + " stopped answering (nothing received for " +
                      std::to_string(
@@ -584,6 +585,7 @@ void Connection::connection_lost() {
   // The session is bound to the connection that is gone, so nothing sent on it will be answered:
   // fail those calls now (not at the next heartbeat) and handshake again as soon as the connection
   // is back; requests not yet sent wait in the outbox for the new session.
+  sessions_ended_.fetch_add(1, std::memory_order_release);
   fail_calls(
       "ConnectionError",
       "the connection to syncmgrd at " + endpoint_ + " dropped; the call may or may not have run",

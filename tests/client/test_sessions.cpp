@@ -1,0 +1,153 @@
+// What a session's end takes back, and from whom (issue 10, "Session semantics"): a lock grant
+// belongs to the session that received it, and a process whose session ended cannot release the
+// grant someone else holds now. Processes are real, stopped and killed with real signals, and the
+// daemon is real; the tests wait on its counters instead of sleeping.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "support/daemon.hpp"
+#include "support/raw_client.hpp"
+#include "syncmgr/syncmgr.hpp"
+
+using namespace syncmgr;
+using namespace std::chrono_literals;
+using testsupport::Daemon;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// A pipe for telling a child to go on: unlike a daemon object, it works across a stop that
+/// outlives the child's session.
+struct Go {
+  int fds[2] = {-1, -1};
+  Go() { REQUIRE(::pipe(fds) == 0); }
+  ~Go() {
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+  void signal() { REQUIRE(::write(fds[1], "g", 1) == 1); }
+  void wait() {
+    char c;
+    while (::read(fds[0], &c, 1) < 0 && errno == EINTR) {
+    }
+  }
+};
+
+// Child exit codes of the stalled holder.
+enum : int { kLockLost = 0, kStillOwned = 1, kReleased = 2, kOtherError = 3, kReleasedLater = 4 };
+
+/// A child that takes `lock` through `acquire`, sets "held", waits for `go`, then reports what
+/// owned() and release() say (exit code, above).
+template <class Proxy>
+pid_t stalled_holder(Daemon& d, Go& go, std::function<Proxy(Manager&)> open) {
+  return testsupport::spawn([&d, &go, open] {
+    Manager child(d.options());
+    auto lock = open(child);
+    if (!lock.acquire()) return kOtherError;
+    child.Event("held").set();
+    go.wait();
+    if (lock.owned()) return kStillOwned;
+    try {
+      lock.release();
+      return kReleased;
+    } catch (const LockLost&) {
+    } catch (const std::exception&) {
+      return kOtherError;
+    }
+    // A second try of a thread that thought it held the lock is refused too, until it acquires
+    // again (a plain release would free the new holder's grant).
+    try {
+      lock.release();
+      return kReleasedLater;
+    } catch (const LockLost&) {
+      return kLockLost;
+    } catch (const std::exception&) {
+      return kOtherError;
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("sessions: a holder stopped past its lease cannot release the Lock granted since") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto lock = m.Lock("L");
+  Go go;
+  pid_t a = stalled_holder<LockProxy>(d, go, [](Manager& c) { return c.Lock("L"); });
+  REQUIRE(m.Event("held").wait(10s));
+  ::kill(a, SIGSTOP);
+  // C: this process gets the Lock once A's session has expired.
+  auto token = lock.acquire_fenced(true, 20s);
+  REQUIRE(token.has_value());
+  ::kill(a, SIGCONT);
+  go.signal();
+  CHECK(testsupport::join(a) == kLockLost);
+  // C still holds it: a third process cannot take it, and C releases it as its own.
+  CHECK(lock.owned());
+  CHECK(testsupport::in_child([&d] {
+          Manager third(d.options());
+          return third.Lock("L").acquire(false) ? 1 : 0;
+        }) == 0);
+  lock.release();
+  CHECK_FALSE(lock.locked());
+}
+
+TEST_CASE("sessions: an RLock holder stopped past its lease cannot release the grant since") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto lock = m.RLock("R");
+  Go go;
+  pid_t a = stalled_holder<RLockProxy>(d, go, [](Manager& c) { return c.RLock("R"); });
+  REQUIRE(m.Event("held").wait(10s));
+  ::kill(a, SIGSTOP);
+  REQUIRE(lock.acquire(true, 20s));
+  ::kill(a, SIGCONT);
+  go.signal();
+  CHECK(testsupport::join(a) == kLockLost);
+  CHECK(lock.owned());
+  lock.release();
+  CHECK_FALSE(lock.locked());
+}
+
+TEST_CASE("sessions: a release naming an older grant's token is refused with LockLost") {
+  Daemon d;
+  Manager m(d.options());
+  auto lock = m.Lock("L");
+  auto first = lock.acquire_fenced();
+  REQUIRE(first.has_value());
+  lock.release();
+  auto second = lock.acquire_fenced();
+  REQUIRE(second.has_value());
+  // Another client (written from PROTOCOL.md) releasing with the first grant's token: refused,
+  // and the second grant stands.
+  zmq::context_t ctx;
+  testsupport::RawClient raw(ctx, d.ipc(), testsupport::read_file(d.key_file()));
+  raw.handshake();
+  auto release = [](std::uint64_t id, std::optional<std::uint64_t> token) {
+    return testsupport::pack_request(id, "lock.release", "L", [token](auto& pk) {
+      pk.pack_array(token ? 2 : 1);
+      pk.pack(7);
+      if (token) pk.pack(*token);
+    });
+  };
+  auto r = raw.call(release(1, *first), 1);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].as_array()[1] == Value(1));
+  CHECK(r[0].as_array()[2] == Value("LockLost"));
+  CHECK(lock.owned());
+  // Without a token, a live party may release a plain Lock, as in Python.
+  r = raw.call(release(2, std::nullopt), 2);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].as_array()[1] == Value(0));
+  CHECK_FALSE(lock.locked());
+  CHECK_FALSE(lock.owned());
+}
