@@ -155,12 +155,18 @@ void Server::run(int stop_fd) {
       router_.set(zmq::sockopt::rcvtimeo, timeout);
       rcvtimeo = timeout;
     }
+    // Connections closed by now: their sessions end once what they sent before is read.
+    auto closed = gate_->take_closed();
+    bool drained = false;
     // Then drain what is queued, a bounded batch at a time, so timers still run under load.
     auto flags = zmq::recv_flags::none;
     for (int i = 0; i < 1024 && !shutdown_; ++i, flags = zmq::recv_flags::dontwait) {
       zmq::message_t routing, frame;
       try {
-        if (!router_.recv(routing, flags)) break;
+        if (!router_.recv(routing, flags)) {
+          drained = true;
+          break;
+        }
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) break;
         throw;
@@ -168,6 +174,11 @@ void Server::run(int stop_fd) {
       if (!routing.more()) continue;  // ROUTER always prepends the identity; be defensive
       (void)router_.recv(frame, zmq::recv_flags::none);
       on_parts(routing, frame);
+    }
+    closed_.insert(closed_.end(), closed.begin(), closed.end());
+    if (drained && !closed_.empty()) {
+      end_closed(closed_);
+      closed_.clear();
     }
     now = Clock::now();
     // Longer since the last pass than the wait asked for: the daemon itself stalled (stopped,
@@ -247,6 +258,12 @@ void Server::end_session(std::uint64_t id, const char* why) {
   blocking_.process();
 }
 
+void Server::end_closed(const std::vector<Gate::Closed>& closed) {
+  for (const auto& c : closed)
+    for (auto id : sessions_.of_closed(c.fd, c.last))
+      end_session(id, "ended: its connection closed (the process exited or the link dropped)");
+}
+
 void Server::on_parts(zmq::message_t& routing, zmq::message_t& first) {
   std::string routing_id(routing.data<char>(), routing.size());
   std::string_view conn = Gate::connection_of(first);
@@ -322,7 +339,10 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, zm
       // A connection that completes a handshake reads what it is sent (it answered a challenge):
       // its refusal budget starts again, so a client that re-handshakes after each SessionError
       // always hears the next one.
-      if (ans.established != nullptr) refusals_.erase(std::string(conn));
+      if (ans.established != nullptr) {
+        refusals_.erase(std::string(conn));
+        sessions_.set_descriptor(*ans.established, Gate::descriptor_of(meta));
+      }
       send_frame(routing_id, std::move(ans.frame));
       return;
     }

@@ -93,6 +93,9 @@ class Server : private BlockingHost {
   void send_frame(const std::string& routing_id, msgpack::sbuffer&& frame);
   void send_message(const std::string& routing_id, zmq::message_t body);
   void end_session(std::uint64_t id, const char* why);
+  /// Ends the sessions of connections that closed (the gate's notices, taken before the frames
+  /// read since: what a connection sent before it closed is served first).
+  void end_closed(const std::vector<Gate::Closed>& closed);
   void tick(Clock::time_point now);
 
   /// Packs the reply to one request (value or error, with the op and object named in errors).
@@ -120,6 +123,7 @@ class Server : private BlockingHost {
   std::vector<std::string> endpoints_;
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
+  std::vector<Gate::Closed> closed_;  // notices of closed connections not acted on yet
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
   /// After the loop itself stalled: sessions are not expired before this (see run()).

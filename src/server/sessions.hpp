@@ -2,9 +2,9 @@
 // per-peer limit on failed authentication.
 //
 // A session is created by a successful handshake and identified by a random 64-bit id carried in
-// every frame header. It ends when the client says bye or when no frame arrives from it for the
-// session timeout (clients send heartbeats every third of it). Ending a session releases what it
-// holds.
+// every frame header. It ends when the client says bye, when its connection closes (the process
+// died, the link dropped: see Gate::take_closed), or when no frame arrives from it for the session
+// timeout (clients send heartbeats every third of it). Ending a session releases what it holds.
 #pragma once
 
 #include <chrono>
@@ -37,6 +37,7 @@ struct Session {
   bool frame_macs = true;  // false: a session that agreed to frames without MACs
   /// Objects where this session holds something (a lock, permits): released when it ends.
   std::unordered_set<std::string> holdings;
+  int fd = -1;  // the socket descriptor of its connection, to learn when it closes (gate.hpp)
 };
 
 /// Limits how often one connection may fail authentication, and how often failures are logged.
@@ -86,6 +87,12 @@ class SessionTable {
 
   Session* find(std::uint64_t id);
   void close(std::uint64_t id);
+  /// Records that `session` speaks through the socket descriptor `fd`.
+  void set_descriptor(Session& session, int fd);
+  /// The sessions of the closed connection on descriptor `fd` whose gate id number is at most
+  /// `last` (a later connection may have that descriptor already: gate.hpp). They can never speak
+  /// again (a session is bound to its connection), so the caller ends them.
+  std::vector<std::uint64_t> of_closed(int fd, std::uint64_t last) const;
   /// Ids of sessions idle past the timeout (the caller ends them); drops stale handshakes.
   std::vector<std::uint64_t> expire(Clock::time_point now);
 
@@ -109,6 +116,7 @@ class SessionTable {
   std::size_t max_message_size_;
   bool allow_unsealed_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  std::unordered_multimap<int, std::uint64_t> by_fd_;  // live sessions with a known descriptor
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::unordered_map<std::string, std::uint64_t> pending_of_conn_;
   std::deque<std::uint64_t> pending_order_;  // oldest first; ids no longer pending are skipped

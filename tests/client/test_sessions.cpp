@@ -151,3 +151,89 @@ TEST_CASE("sessions: a release naming an older grant's token is refused with Loc
   CHECK_FALSE(lock.locked());
   CHECK_FALSE(lock.owned());
 }
+
+namespace {
+
+/// A child that opens `endpoint` and parks in `call` (it never returns from it).
+pid_t parked_child(Daemon& d, const std::string& endpoint, std::function<void(Manager&)> call) {
+  return testsupport::spawn([&d, endpoint, call] {
+    Manager child(d.options(endpoint));
+    call(child);
+    return 0;
+  });
+}
+
+/// A waiter SIGKILLed while parked in lock.acquire must not keep a live waiter behind it waiting
+/// for its lease (30 s here): its connection closed, so its session ends at once.
+void killed_lock_waiter(const std::string& transport) {
+  Daemon d({"--session-timeout", "30"});
+  std::string ep = transport == "ipc" ? d.ipc() : d.tcp();
+  Manager m(d.options(ep));
+  auto lock = m.Lock("L");
+  REQUIRE(lock.acquire());
+  pid_t dead = parked_child(d, ep, [](Manager& c) { c.Lock("L").acquire(); });
+  testsupport::wait_parked(m, 1);
+  pid_t live = testsupport::spawn([&d, ep] {
+    Manager c(d.options(ep));
+    auto l = c.Lock("L");
+    auto got = l.acquire(true, 20s);
+    if (got) c.Event("got").set();
+    c.Event("done").wait(30s);
+    return got ? 0 : 1;
+  });
+  testsupport::wait_parked(m, 2);
+  ::kill(dead, SIGKILL);
+  testsupport::join(dead);
+  lock.release();  // before or after the daemon saw the death: either way the live waiter's
+  auto t0 = Clock::now();
+  REQUIRE(m.Event("got").wait(20s));
+  double secs = testsupport::seconds_since(t0);
+  MESSAGE(transport << ": the live waiter got the Lock " << secs << " s after the release");
+  CHECK(secs < 5.0);  // ~ms; the lease would be 30 s
+  CHECK(lock.locked());
+  m.Event("done").set();
+  CHECK(testsupport::join(live) == 0);
+}
+
+/// A getter SIGKILLed while parked in queue.get: its session ends at once, so the next put goes to
+/// the live getter behind it.
+void killed_getter(const std::string& transport) {
+  Daemon d({"--session-timeout", "30"});
+  std::string ep = transport == "ipc" ? d.ipc() : d.tcp();
+  Manager m(d.options(ep));
+  auto q = m.Queue("q");
+  pid_t dead = parked_child(d, ep, [](Manager& c) { c.Queue("q").get<int>(); });
+  testsupport::wait_parked(m, 1);
+  pid_t live = testsupport::spawn([&d, ep] {
+    Manager c(d.options(ep));
+    return c.Queue("q").get<int>(true, 20s) == 42 ? 0 : 1;
+  });
+  testsupport::wait_parked(m, 2);
+  auto t0 = Clock::now();
+  ::kill(dead, SIGKILL);
+  testsupport::join(dead);
+  testsupport::wait_sessions(m, 2);  // this one and the live getter's
+  double secs = testsupport::seconds_since(t0);
+  MESSAGE(transport << ": the dead getter's session ended " << secs << " s after SIGKILL");
+  CHECK(secs < 5.0);
+  q.put(42);
+  CHECK(testsupport::join(live) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("sessions: a waiter SIGKILLed while parked in lock.acquire holds up no one (ipc)") {
+  killed_lock_waiter("ipc");
+}
+
+TEST_CASE("sessions: a waiter SIGKILLed while parked in lock.acquire holds up no one (tcp)") {
+  killed_lock_waiter("tcp");
+}
+
+TEST_CASE("sessions: a getter SIGKILLed while parked in queue.get holds up no one (ipc)") {
+  killed_getter("ipc");
+}
+
+TEST_CASE("sessions: a getter SIGKILLed while parked in queue.get holds up no one (tcp)") {
+  killed_getter("tcp");
+}
