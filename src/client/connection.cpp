@@ -395,6 +395,13 @@ bool Connection::send_raw(std::string frame) {
 bool Connection::send_sealed(std::string frame) {
   Header h{protocol::kProtocolVersion, FrameType::request, protocol::Direction::to_daemon, session_,
            ++out_seq_};
+  // Every request frame acknowledges the replies received so far (docs/PROTOCOL.md, "Delivery
+  // acknowledgement"): until then the daemon keeps the items it handed us, to put them back if
+  // this session ends first. The 8 bytes go between the header's room and the payload (a move of
+  // the payload, within the capacity requests reserve for the tag).
+  h.flags = protocol::kFlagAck;
+  h.ack = in_seq_;
+  frame.insert(protocol::kHeaderSize, protocol::kAckSize, '\0');
   protocol::seal_in_place(frame, *session_mac_, frame_macs_, h);
   return send_raw(std::move(frame));
 }

@@ -103,7 +103,7 @@ std::string pack_request(std::uint64_t id, std::string_view op, std::string_view
                          const msgpack::sbuffer& args) {
   std::string buf;
   buf.reserve(protocol::kHeaderSize + 32 + op.size() + target.size() + args.size() +
-              protocol::kTagSize);
+              protocol::kAckSize + protocol::kTagSize);
   buf.append(protocol::kHeaderSize, '\0');
   protocol::StringWriter stream{buf};
   msgpack::packer<protocol::StringWriter> pk(stream);

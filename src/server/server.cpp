@@ -18,6 +18,7 @@
 #include "protocol/message.hpp"
 #include "protocol/zmq_frame.hpp"
 #include "server/log.hpp"
+#include "server/types/queue.hpp"
 #include "syncmgr/errors.hpp"
 
 namespace syncmgr::server {
@@ -253,6 +254,10 @@ void Server::end_session(std::uint64_t id, const char* why) {
       SYNCMGR_LOG(info, "session %016llx: %s", static_cast<unsigned long long>(id), line.c_str());
     blocking_.signal_object(*obj);
   }
+  // Items it was handed but never acknowledged (or never marked done) go back to their queues'
+  // heads, for the next live getter.
+  for (Object* obj : return_deliveries(registry_, *session))
+    blocking_.signal_object(*obj);
   sessions_.close(id);
   registry_.release_session(id);  // frees its temporaries, ending the calls parked on them
   blocking_.process();
@@ -392,7 +397,9 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, zm
   session->last_in_seq = header->seq;
   session->last_seen = Clock::now();
   ++request_frames_;
-  on_request(*session, protocol::session_payload(frame, session->frame_macs));
+  if ((header->flags & protocol::kFlagAck) != 0) session->acknowledged(header->ack);
+  on_request(*session,
+             protocol::session_payload(frame, session->frame_macs, protocol::header_size(*header)));
 }
 
 void Server::on_request(Session& session, std::string_view payload) {
@@ -569,6 +576,7 @@ void Server::pack_reply(msgpack::sbuffer& out, std::uint64_t id, Reply& r, const
 void Server::send_reply_frame(Session& session, protocol::FrameBuilder& frame) {
   Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client, session.id,
            ++session.out_seq};
+  session.sent(h.seq);  // the items this frame hands out are the client's once it acknowledges it
   frame.seal(session.key, session.frame_macs, h);
   send_frame(session.routing_id, std::move(frame.buffer()));
 }

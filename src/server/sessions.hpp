@@ -20,6 +20,7 @@
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
 #include "server/log.hpp"
+#include "syncmgr/value.hpp"
 
 namespace syncmgr::server {
 
@@ -38,6 +39,37 @@ struct Session {
   /// Objects where this session holds something (a lock, permits): released when it ends.
   std::unordered_set<std::string> holdings;
   int fd = -1;  // the socket descriptor of its connection, to learn when it closes (gate.hpp)
+
+  // Items handed out (PROTOCOL.md, "Delivery acknowledgement"): until the client acknowledges the
+  // reply frame that carried them, or, for a JoinableQueue that asks for it, until task_done,
+  // they are the session's; when it ends they go back to the head of their queue.
+  struct Delivery {
+    std::string queue;
+    Value item;
+    std::uint64_t seq = 0;  // of the reply frame that carried it; 0: not sent yet
+  };
+  /// Whether the client acknowledges replies (its request frames set ACK); if not, each reply
+  /// counts as acknowledged when it is sent, as older clients expect.
+  bool acks = false;
+  std::deque<Delivery> unacked{};  // in delivery order
+  /// JoinableQueue items got and not yet task_done'd by this session, by queue, oldest first.
+  std::unordered_map<std::string, std::deque<Value>> undone{};
+
+  /// Records an item handed out by a reply of this session (the reply is sent next).
+  void delivered(const std::string& queue, const Value& item) {
+    if (acks) unacked.push_back(Delivery{queue, item, 0});
+  }
+  /// The reply frame `seq` carries the items delivered since the last one.
+  void sent(std::uint64_t seq) {
+    for (auto it = unacked.rbegin(); it != unacked.rend() && it->seq == 0; ++it)
+      it->seq = seq;
+  }
+  /// The client has received every reply frame up to `ack`.
+  void acknowledged(std::uint64_t ack) {
+    acks = true;
+    while (!unacked.empty() && unacked.front().seq != 0 && unacked.front().seq <= ack)
+      unacked.pop_front();
+  }
 };
 
 /// Limits how often one connection may fail authentication, and how often failures are logged.

@@ -237,3 +237,126 @@ TEST_CASE("sessions: a getter SIGKILLed while parked in queue.get holds up no on
 TEST_CASE("sessions: a getter SIGKILLed while parked in queue.get holds up no one (tcp)") {
   killed_getter("tcp");
 }
+
+namespace {
+
+/// A live getter in its own process: exits 0 when it got `want` within 20 s.
+pid_t live_getter(Daemon& d, const std::string& queue, int want) {
+  return testsupport::spawn([&d, queue, want] {
+    Manager c(d.options(d.ipc()));
+    try {
+      return c.Queue(queue).get<int>(true, 20s) == want ? 0 : 1;
+    } catch (const std::exception&) {
+      return 2;
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("sessions: an item handed to a stopped getter that then dies goes to the next getter") {
+  // The getter is stopped while parked: the item is handed out but never acknowledged, then the
+  // getter is killed. Its session ends (connection closed), and the item goes back to the queue.
+  Daemon d({"--session-timeout", "30"});
+  Manager m(d.options(d.ipc()));
+  auto q = m.Queue("q");
+  pid_t dead = parked_child(d, d.ipc(), [](Manager& c) { c.Queue("q").get<int>(); });
+  testsupport::wait_parked(m, 1);
+  pid_t live = live_getter(d, "q", 42);
+  testsupport::wait_parked(m, 2);
+  ::kill(dead, SIGSTOP);
+  q.put(42);  // handed to the stopped getter, first in line
+  testsupport::wait_parked(m, 1);
+  CHECK(q.qsize() == 0);
+  ::kill(dead, SIGKILL);
+  testsupport::join(dead);
+  CHECK(testsupport::join(live) == 0);
+  CHECK(q.qsize() == 0);
+}
+
+TEST_CASE("sessions: a put right after a parked getter is SIGKILLed goes to the live getter") {
+  // Whichever comes first at the daemon, the put or the connection's close, the item ends with
+  // the live getter: handed to the dead one, it is never acknowledged and comes back.
+  Daemon d({"--session-timeout", "30"});
+  Manager m(d.options(d.ipc()));
+  auto q = m.Queue("q");
+  for (int round = 0; round < 3; ++round) {
+    pid_t dead = parked_child(d, d.ipc(), [](Manager& c) { c.Queue("q").get<int>(); });
+    testsupport::wait_parked(m, 1);
+    pid_t live = live_getter(d, "q", round);
+    testsupport::wait_parked(m, 2);
+    ::kill(dead, SIGKILL);
+    q.put(round);
+    CHECK(testsupport::join(live) == 0);
+    testsupport::join(dead);
+    testsupport::wait_sessions(m, 1);
+    CHECK(q.qsize() == 0);
+  }
+}
+
+TEST_CASE("sessions: an item got by a consumer that goes on, or exits cleanly, is not put back") {
+  Daemon d({"--session-timeout", "30"});
+  Manager m(d.options(d.ipc()));
+  auto q = m.Queue("q");
+  q.put(1);
+  q.put(2);
+  CHECK(testsupport::in_child([&d] {
+          Manager c(d.options(d.ipc()));
+          auto cq = c.Queue("q");
+          if (cq.get<int>() != 1) return 1;
+          c.ping();  // acknowledges the reply that carried it
+          return cq.get<int>() == 2 ? 0 : 1;
+        }) == 0);  // and a clean exit (bye) acknowledges the last
+  testsupport::wait_sessions(m, 1);
+  CHECK(q.qsize() == 0);
+}
+
+TEST_CASE("sessions: a JoinableQueue worker killed between get and task_done: join() returns") {
+  Daemon d({"--session-timeout", "30"});
+  Manager m(d.options(d.ipc()));
+  auto q = m.JoinableQueue("jobs");
+  q.put(7);
+  pid_t dying = testsupport::spawn([&d] {
+    Manager c(d.options(d.ipc()));
+    c.JoinableQueue("jobs").get<int>();
+    c.ping();  // the item is acknowledged: only task_done is missing
+    c.Event("got").set();
+    for (;;)
+      pause();
+    return 0;
+  });
+  REQUIRE(m.Event("got").wait(10s));
+  CHECK(q.qsize() == 0);
+  ::kill(dying, SIGKILL);
+  testsupport::join(dying);
+  // Another worker redoes it.
+  pid_t worker = testsupport::spawn([&d] {
+    Manager c(d.options(d.ipc()));
+    auto jobs = c.JoinableQueue("jobs");
+    int job = jobs.get<int>(true, 20s);
+    jobs.task_done();
+    return job == 7 ? 0 : 1;
+  });
+  CHECK(q.join(20s));
+  CHECK(testsupport::join(worker) == 0);
+  CHECK(q.qsize() == 0);
+}
+
+TEST_CASE("sessions: a JoinableQueue created with Undone::forget keeps Python's behaviour") {
+  Daemon d({"--session-timeout", "30"});
+  Manager m(d.options(d.ipc()));
+  auto q = m.JoinableQueue("jobs", 0, Undone::forget);
+  q.put(7);
+  CHECK(testsupport::in_child([&d] {
+          Manager c(d.options(d.ipc()));
+          c.JoinableQueue("jobs").get<int>();
+          c.ping();
+          ::_exit(0);  // no task_done, no goodbye
+          return 0;
+        }) == 0);
+  testsupport::wait_sessions(m, 1);
+  CHECK(q.qsize() == 0);
+  CHECK_FALSE(q.join(0.2s));  // as in Python: nobody will call task_done for it
+  q.task_done();
+  CHECK(q.join(1s));
+}
