@@ -360,3 +360,29 @@ TEST_CASE("sessions: a JoinableQueue created with Undone::forget keeps Python's 
   q.task_done();
   CHECK(q.join(1s));
 }
+
+TEST_CASE("sessions: an undone item put back after another process's task_done counts again") {
+  // task_done names no item: a coordinator may mark the worker's item done. The worker's session
+  // then ends with the item still its own undone one; it is redone, and the redoing worker's
+  // task_done is not "called too many times".
+  Daemon d({"--session-timeout", "30"});
+  Manager m(d.options(d.ipc()));
+  auto q = m.JoinableQueue("jobs");
+  q.put(7);
+  pid_t worker = testsupport::spawn([&d] {
+    Manager c(d.options(d.ipc()));
+    if (c.JoinableQueue("jobs").get<int>() != 7) return 1;
+    c.Event("got").set();
+    return c.Event("marked").wait(20s) ? 0 : 1;  // then exits without task_done of its own
+  });
+  REQUIRE(m.Event("got").wait(10s));
+  q.task_done();  // the coordinator's
+  CHECK(q.join(0s));
+  m.Event("marked").set();
+  CHECK(testsupport::join(worker) == 0);
+  testsupport::wait_sessions(m, 1);
+  REQUIRE(q.qsize() == 1);
+  CHECK(q.get<int>() == 7);
+  q.task_done();
+  CHECK(q.join(1s));
+}

@@ -162,8 +162,12 @@ std::vector<Object*> return_deliveries(Registry& registry, Session& session) {
   auto put_back = [&](const std::string& name, Value& item) {
     Object* obj = registry.find(name);
     if (obj == nullptr || (obj->type() != "queue" && obj->type() != "joinablequeue")) return;
-    // Still unfinished for join(): it was counted when it was put, and is not done.
-    static_cast<QueueObject&>(*obj).state.items.push_front(std::move(item));
+    QueueState& q = static_cast<QueueObject&>(*obj).state;
+    q.items.push_front(std::move(item));
+    // Still unfinished for join(): it was counted when it was put, and is not done. Unless
+    // another session's task_done counted it done already (task_done names no item): then it
+    // counts again, so that the task_done of whoever redoes it is not one too many.
+    if (q.unfinished < q.items.size()) q.unfinished = q.items.size();
     ++returned;
     if (std::find(changed.begin(), changed.end(), obj) == changed.end()) changed.push_back(obj);
   };
