@@ -118,6 +118,38 @@ TEST_CASE("sessions: an RLock holder stopped past its lease cannot release the g
   CHECK_FALSE(lock.locked());
 }
 
+TEST_CASE(
+    "sessions: a Condition's holder stopped past its lease cannot free its Lock's new holder") {
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto lock = m.Lock("base");
+  m.Condition("cond", "base");
+  Go go;
+  pid_t a = testsupport::spawn([&d, &go] {
+    Manager child(d.options());
+    auto cond = child.Condition("cond");
+    if (!cond.acquire()) return kOtherError;
+    child.Event("held").set();
+    go.wait();
+    try {
+      cond.release();  // a plain Lock underneath: the daemon would let anyone release it
+      return kReleased;
+    } catch (const LockLost&) {
+      return kLockLost;
+    } catch (const std::exception&) {
+      return kOtherError;
+    }
+  });
+  REQUIRE(m.Event("held").wait(10s));
+  ::kill(a, SIGSTOP);
+  REQUIRE(lock.acquire(true, 20s));
+  ::kill(a, SIGCONT);
+  go.signal();
+  CHECK(testsupport::join(a) == kLockLost);
+  CHECK(lock.owned());
+  lock.release();
+}
+
 TEST_CASE("sessions: a release naming an older grant's token is refused with LockLost") {
   Daemon d;
   Manager m(d.options());
