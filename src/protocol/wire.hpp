@@ -90,7 +90,8 @@ void seal_in_place(std::string& frame, Hmac& key, bool macs, const Header& h);
 
 /// A session frame built in place: the payload is packed into buffer() after room left for the
 /// header, then seal() writes the header and appends the tag (when `macs`), so the payload is never
-/// copied into a frame (the daemon's replies; a 1 MiB value is copied once less).
+/// copied into a frame (the daemon's replies; a 1 MiB value is copied once less). The room is
+/// kHeaderSize: for frames without ACK only (replies never carry one).
 class FrameBuilder {
  public:
   FrameBuilder();
