@@ -56,6 +56,11 @@ SYNCMGR_DEFINE_ERROR(InternalError, Error)
 /// Misuse of a synchronisation object, as Python's RuntimeError: releasing an unlocked Lock, an
 /// RLock not owned by the caller, waiting on a Condition without holding its lock.
 SYNCMGR_DEFINE_ERROR(RuntimeError, Error)
+/// A lock grant this process held was revoked: the session that received it ended (the process
+/// stalled or was cut off past the session timeout, or the daemon restarted), so the lock was
+/// released and may now be held by another process. Thrown by release()/unlock() (and by
+/// acquire()) of the thread that held it, instead of releasing anyone else's grant.
+SYNCMGR_DEFINE_ERROR(LockLost, RuntimeError)
 /// A parked call was cancelled (its caller gave up) before it was served.
 SYNCMGR_DEFINE_ERROR(CancelledError, Error)
 /// Queue.get without blocking (or past its timeout) on an empty queue, as Python's queue.Empty.

@@ -45,19 +45,28 @@ class BasicLock : public ProxyBase, public Lockable<BasicLock<Acquire, Release, 
   }
   /// As acquire, returning the grant's fencing token: a number that grows with every grant, for
   /// guarding external resources against a holder that lost the lock (e.g. its session expired).
+  /// Throws LockLost when this thread's earlier grant of it was lost (see release).
   std::optional<std::uint64_t> acquire_fenced(bool blocking = true, Timeout timeout = {}) {
-    return invoke_blocking<std::optional<std::uint64_t>>(Acquire, blocking, timeout, thread_id());
+    client().check_grant(name());
+    auto token =
+        invoke_blocking<std::optional<std::uint64_t>>(Acquire, blocking, timeout, thread_id());
+    if (token) client().note_grant(name(), *token);
+    return token;
   }
   Future<std::optional<std::uint64_t>> async_acquire_fenced(bool blocking = true,
                                                             Timeout timeout = {}) {
     return invoke_blocking_async<std::optional<std::uint64_t>>(Acquire, blocking, timeout,
                                                                thread_id());
   }
-  /// Throws RuntimeError if the lock is not held (an RLock: not held by this thread).
-  void release() { invoke<void>(Release, thread_id()); }
+  /// Throws RuntimeError if the lock is not held (an RLock: not held by this thread), and
+  /// LockLost (a RuntimeError) if this thread's grant was revoked because the session that
+  /// received it ended: the release is refused rather than free another holder's grant. A grant
+  /// taken by a synchronous acquire is released with its fencing token; a plain Lock that this
+  /// thread did not acquire may still be released by it, as in Python.
+  void release() { client().release_lock(Release, name(), true); }
   Future<void> async_release() { return invoke_async<void>(Release, thread_id()); }
-  /// Whether the calling thread of this process holds it.
-  bool owned() const { return invoke<bool>(Owned, thread_id()); }
+  /// Whether the calling thread of this process holds it (false once its grant was lost).
+  bool owned() const { return client().lock_owned(Owned, name()); }
   Future<bool> async_owned() const { return invoke_async<bool>(Owned, thread_id()); }
 };
 

@@ -143,7 +143,9 @@ class Manager {
   }
   /// maxsize 0: unbounded.
   QueueProxy Queue(std::string_view name = {}, std::size_t maxsize = 0);
-  JoinableQueueProxy JoinableQueue(std::string_view name = {}, std::size_t maxsize = 0);
+  /// `undone`: see Undone (applies when this call creates the queue).
+  JoinableQueueProxy JoinableQueue(std::string_view name = {}, std::size_t maxsize = 0,
+                                   Undone undone = Undone::requeue);
   /// A shared value with atomic add and compare-and-set.
   template <class T>
   ValueProxy Value(std::string_view name, const T& initial) {

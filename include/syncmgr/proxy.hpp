@@ -103,6 +103,24 @@ class Client {
   void hold_temporary(const std::string& name, std::string_view type);
   void drop_temporary(const std::string& name);
 
+  // Lock grants the calling thread holds, by lock name, with the session they were received in
+  // (issue 10 #1): a grant whose session ended is lost, and the thread learns it from its next
+  // acquire, release or owned() on that lock instead of releasing someone else's grant.
+  /// Records a grant `token` of `name` just received by this thread (a re-entry counts a level).
+  void note_grant(const std::string& name, std::uint64_t token);
+  /// Before an acquire: throws LockLost if this thread's grant of `name` was lost and that was
+  /// not reported yet; a grant already reported is forgotten (the thread starts afresh).
+  void check_grant(const std::string& name);
+  /// Releases one level of `name` with `op` (args: thread id, and the grant's token when
+  /// `send_token` and this thread holds a recorded grant). Throws LockLost for a lost grant, and
+  /// again for every release of this thread until it acquires the lock again: a tokenless release
+  /// by a thread that thought it held the lock would free whoever holds it now.
+  void release_lock(std::string_view op, const std::string& name, bool send_token);
+  /// `op` (an owned query): false without asking when this thread's grant is known lost.
+  bool lock_owned(std::string_view op, const std::string& name);
+  /// A Condition's wait re-acquired the lock: the grant now belongs to the current session.
+  void renew_grant(const std::string& name);
+
  private:
   Connection& connection();
   std::shared_ptr<PendingCall> send(std::string_view op, std::string_view target,
@@ -116,6 +134,18 @@ class Client {
   unsigned fork_generation_;
   std::mutex temporaries_mu_;
   std::unordered_map<std::string, std::pair<std::string, std::size_t>> temporaries_;  // type, refs
+  struct Grant {
+    std::uint64_t token = 0;
+    std::uint32_t depth = 0;          // levels held (an RLock re-entered)
+    std::uint64_t session_epoch = 0;  // Connection::sessions_ended() when it was received
+    unsigned fork_generation = 0;     // a fork()ed child holds none of its parent's grants
+    bool reported = false;            // LockLost thrown for it once already
+  };
+  /// The grant of `key`, if recorded in this process; nullptr otherwise (grants_mu_ held).
+  Grant* find_grant(const std::string& key);
+  bool lost(const Grant& g);
+  std::mutex grants_mu_;
+  std::unordered_map<std::string, Grant> grants_;  // by grant_key(name)
 };
 
 [[noreturn]] void throw_conversion_error(const msgpack::object& o, const std::type_info& wanted,
@@ -190,6 +220,8 @@ class ProxyBase {
 
  protected:
   explicit ProxyBase(std::shared_ptr<ObjectRef> ref) : ref_(std::move(ref)) {}
+
+  Client& client() const { return *ref_->client; }
 
   template <class R, class... A>
   Future<R> invoke_async(std::string_view op, const A&... args) const {

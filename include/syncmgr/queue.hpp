@@ -9,6 +9,17 @@
 #include "syncmgr/proxy.hpp"
 
 namespace syncmgr {
+
+/// What a JoinableQueue does with the items a process got and never task_done'd when that
+/// process's session ends (it exited, crashed, or was cut off past the session timeout).
+enum class Undone {
+  /// Put back at the head of the queue for another worker (at-least-once work queues: join()
+  /// never hangs on a dead worker, and an item may be processed twice).
+  requeue,
+  /// Left as they are, as in Python: join() waits until someone calls task_done for them.
+  forget,
+};
+
 namespace detail {
 
 template <const char* Type>

@@ -65,13 +65,17 @@ class ConditionProxy : public detail::ProxyBase, public detail::Lockable<Conditi
  public:
   explicit ConditionProxy(std::shared_ptr<detail::ObjectRef> ref) : ProxyBase(std::move(ref)) {}
 
+  /// Throws LockLost when this thread's earlier grant of the lock was lost (see release).
   bool acquire(bool blocking = true, Timeout timeout = {}) {
     return acquire_fenced(blocking, timeout).has_value();
   }
   /// As acquire, returning the grant's fencing token (see LockProxy::acquire_fenced).
   std::optional<std::uint64_t> acquire_fenced(bool blocking = true, Timeout timeout = {}) {
-    return invoke_blocking<std::optional<std::uint64_t>>("condition.acquire", blocking, timeout,
-                                                         detail::thread_id());
+    client().check_grant(name());
+    auto token = invoke_blocking<std::optional<std::uint64_t>>("condition.acquire", blocking,
+                                                               timeout, detail::thread_id());
+    if (token) client().note_grant(name(), *token);
+    return token;
   }
   /// The async form of acquire: the future holds the grant's fencing token, or none when the lock
   /// was not acquired.
@@ -80,14 +84,19 @@ class ConditionProxy : public detail::ProxyBase, public detail::Lockable<Conditi
     return invoke_blocking_async<std::optional<std::uint64_t>>("condition.acquire", blocking,
                                                                timeout, detail::thread_id());
   }
-  void release() { invoke<void>("condition.release", detail::thread_id()); }
+  /// RuntimeError without the lock; LockLost when this thread's grant was revoked (its session
+  /// ended).
+  void release() { client().release_lock("condition.release", name(), false); }
   Future<void> async_release() {
     return invoke_async<void>("condition.release", detail::thread_id());
   }
   /// Releases the lock (atomically, on the daemon), waits for a notify or the timeout, re-acquires
   /// the lock, and returns false if the timeout passed. RuntimeError without the lock.
   bool wait(Timeout timeout = {}) {
-    return invoke_blocking<bool>("condition.wait", true, timeout, detail::thread_id());
+    client().check_grant(name());
+    bool notified = invoke_blocking<bool>("condition.wait", true, timeout, detail::thread_id());
+    client().renew_grant(name());  // re-acquired, in the session that answered
+    return notified;
   }
   Future<bool> async_wait(Timeout timeout = {}) {
     return invoke_blocking_async<bool>("condition.wait", true, timeout, detail::thread_id());

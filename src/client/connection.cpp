@@ -320,6 +320,13 @@ bool Connection::send_raw(std::string frame) {
 bool Connection::send_sealed(std::string frame) {
   Header h{protocol::kProtocolVersion, FrameType::request, protocol::Direction::to_daemon, session_,
            ++out_seq_};
+  // Every request frame acknowledges the replies received so far (docs/PROTOCOL.md, "Delivery
+  // acknowledgement"): until then the daemon keeps the items it handed us, to put them back if
+  // this session ends first. The 8 bytes go between the header's room and the payload (a move of
+  // the payload, within the capacity requests reserve for the tag).
+  h.flags = protocol::kFlagAck;
+  h.ack = in_seq_;
+  frame.insert(protocol::kHeaderSize, protocol::kAckSize, '\0');
   protocol::seal_in_place(frame, *session_mac_, frame_macs_, h);
   return send_raw(std::move(frame));
 }
@@ -447,6 +454,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
     }
     if (waiting && now - last_received_ > session_timeout_ + heartbeat_every) {
       // Nothing heard for longer than the lease: the daemon is gone or unreachable.
+      sessions_ended_.fetch_add(1, std::memory_order_release);
       fail_calls("ConnectionError",
                  "syncmgrd at " + endpoint_ + " stopped answering (nothing received for " +
                      std::to_string(
@@ -515,6 +523,7 @@ void Connection::connection_lost() {
   // The session is bound to the connection that is gone, so nothing sent on it will be answered:
   // fail those calls now (not at the next heartbeat) and handshake again as soon as the connection
   // is back; requests not yet sent wait in the outbox for the new session.
+  sessions_ended_.fetch_add(1, std::memory_order_release);
   fail_calls(
       "ConnectionError",
       "the connection to syncmgrd at " + endpoint_ + " dropped; the call may or may not have run",

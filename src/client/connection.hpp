@@ -86,6 +86,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void post(std::string request);
 
   const std::string& endpoint() const { return endpoint_; }
+  /// How many established sessions of this connection have ended (expired or refused by the
+  /// daemon, the link dropped, the daemon silent): counted before the calls sent on one are failed,
+  /// so a lock grant received under an earlier count is known to be lost (issue 10 #1).
+  std::uint64_t sessions_ended() const { return sessions_ended_.load(std::memory_order_acquire); }
   /// Ends the session now (server.bye) and closes the socket; calls in flight and later ones fail
   /// with ConnectionError. Idempotent; the destructor does it too.
   void close();
@@ -132,6 +136,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string endpoint_;
   const std::string authkey_;
   std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<std::uint64_t> sessions_ended_{0};
 
   // Shared by every thread, under mu_.
   std::mutex mu_;

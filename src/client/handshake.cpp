@@ -165,6 +165,7 @@ void Connection::on_refused(const Header& h, std::string_view frame) {
       // The daemon restarted or expired us: what it held for this session (objects, parked calls)
       // is gone, so calls in flight fail rather than being resent into a different world. Calls
       // queued from now on go out on a new session.
+      sessions_ended_.fetch_add(1, std::memory_order_release);
       fail_calls("ConnectionError",
                  "syncmgrd at " + endpoint_ +
                      " lost this client's session (the daemon restarted, or the session expired); "

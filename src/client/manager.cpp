@@ -95,10 +95,12 @@ QueueProxy Manager::Queue(std::string_view name, std::size_t maxsize) {
   return QueueProxy(
       open("queue", name, syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
 }
-JoinableQueueProxy Manager::JoinableQueue(std::string_view name, std::size_t maxsize) {
-  return JoinableQueueProxy(
-      open("joinablequeue", name,
-           syncmgr::Value(Map{{"maxsize", static_cast<std::uint64_t>(maxsize)}})));
+JoinableQueueProxy Manager::JoinableQueue(std::string_view name, std::size_t maxsize,
+                                          Undone undone) {
+  Map params{{"maxsize", static_cast<std::uint64_t>(maxsize)}};
+  // Sent only to opt out: the default needs no parameter, and older daemons know none.
+  if (undone == Undone::forget) params.emplace_back("requeue_undone", false);
+  return JoinableQueueProxy(open("joinablequeue", name, syncmgr::Value(std::move(params))));
 }
 
 void Manager::remove(std::string_view name) {

@@ -94,7 +94,7 @@ std::string pack_request(std::uint64_t id, std::string_view op, std::string_view
                          const msgpack::sbuffer& args) {
   std::string buf;
   buf.reserve(protocol::kHeaderSize + 32 + op.size() + target.size() + args.size() +
-              protocol::kTagSize);
+              protocol::kAckSize + protocol::kTagSize);
   buf.append(protocol::kHeaderSize, '\0');
   protocol::StringWriter stream{buf};
   msgpack::packer<protocol::StringWriter> pk(stream);
@@ -204,6 +204,131 @@ std::uint64_t thread_id() {
 void Client::post(std::string_view op, std::string_view target, const msgpack::sbuffer& args) {
   Connection& c = connection();
   c.post(pack_request(c.next_id(), op, target, args));
+}
+
+namespace {
+// A grant is the calling thread's: the same thread id the daemon records as its owner.
+std::string grant_key(const std::string& name) {
+  std::string key = std::to_string(thread_id());
+  key += ':';
+  key += name;
+  return key;
+}
+
+[[noreturn]] void throw_lock_lost(const std::string& name, std::uint64_t token,
+                                  const std::string& why) {
+  throw LockLost("'" + name + "': this thread's grant (fencing token " + std::to_string(token) +
+                 ") was lost: " + why +
+                 "; the daemon released it, and another process may hold the lock now");
+}
+
+constexpr const char* kSessionEnded =
+    "the session that received it ended (this process was stopped or cut off past the session "
+    "timeout, or the daemon restarted)";
+}  // namespace
+
+Client::Grant* Client::find_grant(const std::string& key) {
+  auto it = grants_.find(key);
+  if (it == grants_.end()) return nullptr;
+  if (it->second.fork_generation != g_fork_generation.load(std::memory_order_relaxed)) {
+    grants_.erase(it);  // the parent's; the child's calls are its own
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool Client::lost(const Grant& g) {
+  return g.session_epoch != connection().sessions_ended();
+}
+
+void Client::note_grant(const std::string& name, std::uint64_t token) {
+  Connection& c = connection();
+  std::lock_guard lock(grants_mu_);
+  Grant* g = find_grant(grant_key(name));
+  std::uint64_t epoch = c.sessions_ended();
+  if (g != nullptr && g->token == token && g->session_epoch == epoch) {
+    ++g->depth;  // an RLock re-entered keeps its grant's token
+    return;
+  }
+  grants_[grant_key(name)] = Grant{token, 1, epoch, fork_generation_};
+}
+
+void Client::check_grant(const std::string& name) {
+  std::lock_guard lock(grants_mu_);
+  std::string key = grant_key(name);
+  Grant* g = find_grant(key);
+  if (g == nullptr || !lost(*g)) return;
+  if (g->reported) {
+    grants_.erase(key);
+    return;
+  }
+  g->reported = true;
+  throw_lock_lost(name, g->token, kSessionEnded);
+}
+
+void Client::release_lock(std::string_view op, const std::string& name, bool send_token) {
+  std::string key = grant_key(name);
+  std::optional<Grant> grant;
+  {
+    std::lock_guard lock(grants_mu_);
+    Grant* g = find_grant(key);
+    if (g != nullptr && lost(*g)) {
+      g->reported = true;
+      throw_lock_lost(name, g->token, kSessionEnded);
+    }
+    if (g != nullptr) grant = *g;
+  }
+  // Kept, marked reported: until this thread acquires again, its releases keep failing.
+  auto forget = [&] {
+    std::lock_guard lock(grants_mu_);
+    if (Grant* g = find_grant(key)) {
+      g->reported = true;
+      g->session_epoch = ~std::uint64_t{0};  // lost, whatever the connection says
+    }
+  };
+  try {
+    if (grant && send_token) {
+      call(op, name, pack_args(thread_id(), grant->token));
+    } else {
+      call(op, name, pack_args(thread_id()));
+    }
+  } catch (const LockLost&) {
+    forget();
+    throw;
+  } catch (const ConnectionError& e) {
+    // The session ended while the release was on its way: the grant ended with it.
+    if (grant && lost(*grant)) {
+      forget();
+      throw_lock_lost(name, grant->token, kSessionEnded);
+    }
+    throw;
+  }
+  if (!grant) return;
+  std::lock_guard lock(grants_mu_);
+  Grant* g = find_grant(key);
+  if (g != nullptr && g->token == grant->token && --g->depth == 0) grants_.erase(key);
+}
+
+bool Client::lock_owned(std::string_view op, const std::string& name) {
+  std::optional<Grant> grant;
+  {
+    std::lock_guard lock(grants_mu_);
+    if (Grant* g = find_grant(grant_key(name))) grant = *g;
+  }
+  // Kept: the next release must still say that the grant was lost.
+  if (grant && lost(*grant)) return false;
+  try {
+    return result_as<bool>(call(op, name, pack_args(thread_id())), op, name);
+  } catch (const ConnectionError&) {
+    if (grant && lost(*grant)) return false;
+    throw;
+  }
+}
+
+void Client::renew_grant(const std::string& name) {
+  Connection& c = connection();
+  std::lock_guard lock(grants_mu_);
+  if (Grant* g = find_grant(grant_key(name))) g->session_epoch = c.sessions_ended();
 }
 
 void throw_conversion_error(const msgpack::object& o, const std::type_info& wanted,

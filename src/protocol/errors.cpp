@@ -20,6 +20,7 @@ void throw_error(std::string_view kind, const std::string& message) {
   if (kind == "ProtocolError") throw ProtocolError(message);
   if (kind == "InternalError") throw InternalError(message);
   if (kind == "RuntimeError") throw RuntimeError(message);
+  if (kind == "LockLost") throw LockLost(message);
   if (kind == "CancelledError") throw CancelledError(message);
   if (kind == "Empty") throw Empty(message);
   if (kind == "Full") throw Full(message);

@@ -31,6 +31,7 @@ inline constexpr std::string_view protocol = "ProtocolError";
 inline constexpr std::string_view internal = "InternalError";
 inline constexpr std::string_view cancelled = "CancelledError";
 inline constexpr std::string_view runtime = "RuntimeError";
+inline constexpr std::string_view lock_lost = "LockLost";
 inline constexpr std::string_view empty = "Empty";
 inline constexpr std::string_view full = "Full";
 inline constexpr std::string_view broken_barrier = "BrokenBarrierError";

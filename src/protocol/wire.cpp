@@ -16,9 +16,10 @@ void put_header(char* out, const Header& h) {
   out[0] = static_cast<char>(h.version);
   out[1] = static_cast<char>(h.type);
   out[2] = static_cast<char>(h.direction);
-  out[3] = 0;  // flags: reserved, must be zero
+  out[3] = static_cast<char>(h.flags);
   put_u64(out + 4, h.session);
   put_u64(out + 12, h.seq);
+  if ((h.flags & kFlagAck) != 0) put_u64(out + kHeaderSize, h.ack);
 }
 
 std::uint64_t get_u64(const unsigned char* p) {
@@ -31,8 +32,8 @@ std::uint64_t get_u64(const unsigned char* p) {
 }  // namespace
 
 void write_header(std::string& out, const Header& h) {
-  out.resize(out.size() + kHeaderSize);
-  put_header(out.data() + out.size() - kHeaderSize, h);
+  out.resize(out.size() + header_size(h));
+  put_header(out.data() + out.size() - header_size(h), h);
 }
 
 FrameBuilder::FrameBuilder() : buf_(256) {  // grown to fit what is packed (sbuffer: 8 KiB)
@@ -63,19 +64,24 @@ void FrameBuilder::seal(Hmac& key, bool macs, const Header& h) {
 std::optional<Header> read_header(std::string_view frame) {
   if (frame.size() < kHeaderSize) return std::nullopt;
   auto p = reinterpret_cast<const unsigned char*>(frame.data());
-  if (p[3] != 0) return std::nullopt;
+  if ((p[3] & ~kFlagAck) != 0) return std::nullopt;
   Header h;
   h.version = p[0];
   h.type = static_cast<FrameType>(p[1]);
   h.direction = static_cast<Direction>(p[2]);
   h.session = get_u64(p + 4);
   h.seq = get_u64(p + 12);
+  h.flags = p[3];
+  if ((h.flags & kFlagAck) != 0) {
+    if (h.type != FrameType::request || frame.size() < kHeaderSize + kAckSize) return std::nullopt;
+    h.ack = get_u64(p + kHeaderSize);
+  }
   return h;
 }
 
 std::string make_frame(const Header& h, std::string_view payload) {
   std::string out;
-  out.reserve(kHeaderSize + payload.size());
+  out.reserve(header_size(h) + payload.size());
   write_header(out, h);
   out.append(payload);
   return out;
@@ -83,7 +89,7 @@ std::string make_frame(const Header& h, std::string_view payload) {
 
 std::string seal_frame(Hmac& key, const Header& h, std::string_view payload) {
   std::string out;
-  out.reserve(kHeaderSize + payload.size() + kTagSize);
+  out.reserve(header_size(h) + payload.size() + kTagSize);
   write_header(out, h);
   out.append(payload);
   Tag tag = key.mac({out});

@@ -35,17 +35,31 @@ enum class FrameType : std::uint8_t {
 
 enum class Direction : std::uint8_t { to_daemon = 0, to_client = 1 };
 
+/// Bit 0 of the header's flags byte, on request frames only: the 8 bytes after the header are
+/// `ack`, the highest seq of a reply frame the client has received in this session (PROTOCOL.md,
+/// "Delivery acknowledgement"). Other bits are reserved.
+constexpr std::uint8_t kFlagAck = 0x01;
+constexpr std::size_t kAckSize = 8;
+
 struct Header {
   std::uint8_t version = kProtocolVersion;
   FrameType type{};
   Direction direction{};
   std::uint64_t session = 0;
   std::uint64_t seq = 0;
+  std::uint8_t flags = 0;
+  std::uint64_t ack = 0;  // with kFlagAck: written and read right after the 20 bytes
 };
 
-/// Appends the 20-byte big-endian header to `out`.
+/// Where the payload starts: after the header, and after `ack` when the frame carries one.
+inline std::size_t header_size(const Header& h) {
+  return kHeaderSize + ((h.flags & kFlagAck) != 0 ? kAckSize : 0);
+}
+
+/// Appends the 20-byte big-endian header (and `ack` when flagged) to `out`.
 void write_header(std::string& out, const Header& h);
-/// Parses the header; nullopt if the frame is shorter than a header or its flags byte is not zero.
+/// Parses the header (and `ack`); nullopt if the frame is shorter than them, or its flags byte has
+/// a reserved bit, or ACK on a frame that is not a request.
 std::optional<Header> read_header(std::string_view frame);
 
 /// header || payload, unsealed (handshake frames).
@@ -63,18 +77,21 @@ inline std::string_view unsealed_payload(std::string_view frame) {
 }
 /// The payload of a request or reply frame of a session: sealed, or header || payload for a
 /// session that agreed to go without frame MACs (an ipc session; docs/PROTOCOL.md, "Security").
-inline std::string_view session_payload(std::string_view frame, bool macs) {
-  return macs ? sealed_payload(frame) : unsealed_payload(frame);
+/// `header`: header_size() of the frame (a request with ACK has 8 bytes more).
+inline std::string_view session_payload(std::string_view frame, bool macs,
+                                        std::size_t header = kHeaderSize) {
+  return frame.substr(header, frame.size() - header - (macs ? kTagSize : 0));
 }
 
-/// A session frame whose payload was packed after kHeaderSize bytes of room (the client packs
-/// each request so): writes the header into the room and appends the tag when `macs`. A lone
-/// request thus becomes its frame without a copy.
+/// A session frame whose payload was packed after header_size(h) bytes of room (the client packs
+/// each request after kHeaderSize bytes, and makes room for `ack`): writes the header into the
+/// room and appends the tag when `macs`. A lone request thus becomes its frame without a copy.
 void seal_in_place(std::string& frame, Hmac& key, bool macs, const Header& h);
 
 /// A session frame built in place: the payload is packed into buffer() after room left for the
 /// header, then seal() writes the header and appends the tag (when `macs`), so the payload is never
-/// copied into a frame (the daemon's replies; a 1 MiB value is copied once less).
+/// copied into a frame (the daemon's replies; a 1 MiB value is copied once less). The room is
+/// kHeaderSize: for frames without ACK only (replies never carry one).
 class FrameBuilder {
  public:
   FrameBuilder();

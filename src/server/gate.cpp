@@ -36,7 +36,8 @@ Gate::Gate(zmq::context_t& ctx, zmq::socket_t& router, std::string client_key)
   zap.set(zmq::sockopt::linger, 0);
   zap.bind(kZapEndpoint);
   int events = ZMQ_EVENT_ACCEPT_FAILED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+               ZMQ_EVENT_DISCONNECTED;
   if (zmq_socket_monitor(router.handle(), kMonitorEndpoint, events) != 0)
     throw std::runtime_error(std::string("cannot monitor the router: ") +
                              zmq_strerror(zmq_errno()));
@@ -60,14 +61,42 @@ std::string_view Gate::connection_of(zmq::message_t& msg) {
   return id != nullptr ? std::string_view(id) : std::string_view();
 }
 
+int Gate::descriptor_of(zmq::message_t& msg) {
+  // ZMQ_SRCFD: deprecated in favour of metadata, but the only link from a message to the
+  // descriptor that ZMQ_EVENT_DISCONNECTED names.
+  return zmq_msg_get(msg.handle(), ZMQ_SRCFD);
+}
+
+std::uint64_t Gate::number_of(std::string_view conn) {
+  if (conn.size() < 2 || conn[0] != 'c') return 0;
+  return std::strtoull(std::string(conn.substr(1)).c_str(), nullptr, 10);
+}
+
+std::vector<Gate::Closed> Gate::take_closed() {
+  std::vector<Closed> out;
+  if (!any_closed_.load(std::memory_order_acquire)) return out;
+  std::lock_guard lock(closed_mu_);
+  out.swap(closed_);
+  any_closed_.store(false, std::memory_order_release);
+  return out;
+}
+
 void Gate::serve(zmq::socket_t zap, zmq::socket_t monitor) {
   while (!stop_) {
     zmq::pollitem_t items[] = {{zap.handle(), 0, ZMQ_POLLIN, 0},
                                {monitor.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 2, kStopCheck);
-      if (items[0].revents & ZMQ_POLLIN) on_zap_request(zap);
-      if (items[1].revents & ZMQ_POLLIN) on_monitor_event(monitor);
+      // Events first, all of them: a close is known before the descriptor's next connection is
+      // given an id (gate.hpp).
+      if (items[1].revents & ZMQ_POLLIN)
+        while (on_monitor_event(monitor)) {
+        }
+      if (items[0].revents & ZMQ_POLLIN) {
+        while (on_monitor_event(monitor)) {
+        }
+        on_zap_request(zap);
+      }
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) return;
       if (e.num() != EINTR) SYNCMGR_LOG(error, "gate: %s", e.what());
@@ -116,15 +145,22 @@ void Gate::on_zap_request(zmq::socket_t& zap) {
   (void)zmq::send_multipart(zap, parts);
 }
 
-void Gate::on_monitor_event(zmq::socket_t& monitor) {
+bool Gate::on_monitor_event(zmq::socket_t& monitor) {
   std::vector<zmq::message_t> ev;
-  if (!zmq::recv_multipart(monitor, std::back_inserter(ev), zmq::recv_flags::dontwait)) return;
-  if (ev.size() < 2 || ev[0].size() < 6) return;
+  if (!zmq::recv_multipart(monitor, std::back_inserter(ev), zmq::recv_flags::dontwait))
+    return false;
+  if (ev.size() < 2 || ev[0].size() < 6) return true;
   std::uint16_t event;
   std::uint32_t value;
   std::memcpy(&event, ev[0].data(), 2);
   std::memcpy(&value, static_cast<const char*>(ev[0].data()) + 2, 4);
   std::string endpoint = ev[1].to_string();
+  if (event == ZMQ_EVENT_DISCONNECTED) {
+    std::lock_guard lock(closed_mu_);
+    closed_.push_back({static_cast<int>(value), next_connection_});
+    any_closed_.store(true, std::memory_order_release);
+    return true;
+  }
   if (event == ZMQ_EVENT_ACCEPT_FAILED) {
     accept_failures_.fetch_add(1, std::memory_order_relaxed);
     if (accept_log_.allow()) {
@@ -134,17 +170,18 @@ void Gate::on_monitor_event(zmq::socket_t& monitor) {
                   endpoint.c_str(), std::strerror(static_cast<int>(value)),
                   static_cast<unsigned long long>(lim.rlim_cur));
     }
-    return;
+    return true;
   }
   // A ZeroMQ handshake that failed: no key, a wrong key, plain ZeroMQ against an encrypted
   // endpoint, garbage. ZAP refusals were counted when they were made.
-  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return;
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return true;
   refused_.fetch_add(1, std::memory_order_relaxed);
   if (refused_log_.allow())
     SYNCMGR_LOG(warn,
                 "a ZeroMQ handshake on %s failed (error 0x%x): the peer does not hold this "
                 "daemon's key, or does not speak its security mechanism",
                 endpoint.c_str(), value);
+  return true;
 }
 
 }  // namespace syncmgr::server

@@ -11,13 +11,23 @@
 // sessions are bound to it (a session speaks only through the connection that authenticated it).
 //
 // The same thread reads the ROUTER's monitor events, to log (rate-limited) refused handshakes and
-// failed accepts (the open-file limit reached), and counts them for server.stats.
+// failed accepts (the open-file limit reached), and counts them for server.stats; and to learn of
+// closed connections (ZMQ_EVENT_DISCONNECTED; libzmq 4.3's ROUTER_NOTIFY is a draft option that
+// the distributions' builds leave out), which the loop takes with take_closed() to end their
+// sessions at once.
+//
+// A closed connection is named by its socket descriptor, which the kernel may give to the next
+// connection. libzmq reports the close before it releases the descriptor, and the gate reads every
+// pending event before it answers a ZAP request, so a connection that reuses the descriptor gets a
+// higher id than any the notice applies to: a notice carries the highest id issued so far.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -41,15 +51,31 @@ class Gate {
 
   /// The id the gate gave the connection a message came from ("" if none: not through the gate).
   static std::string_view connection_of(zmq::message_t& msg);
+  /// The socket descriptor of the connection a message came from (-1 if unknown).
+  static int descriptor_of(zmq::message_t& msg);
+  /// The number in a connection id ("c12" -> 12; 0 if none).
+  static std::uint64_t number_of(std::string_view conn);
+
+  /// A connection that closed: the one on descriptor `fd` whose id's number is at most `last`.
+  struct Closed {
+    int fd;
+    std::uint64_t last;
+  };
+  /// The connections closed since the last call (called by the loop's thread).
+  std::vector<Closed> take_closed();
 
  private:
   void serve(zmq::socket_t zap, zmq::socket_t monitor);
   void on_zap_request(zmq::socket_t& zap);
-  void on_monitor_event(zmq::socket_t& monitor);
+  /// Handles one pending event; false if there was none.
+  bool on_monitor_event(zmq::socket_t& monitor);
 
   zmq::socket_t& router_;
   std::string client_key_;
   std::uint64_t next_connection_ = 0;
+  std::mutex closed_mu_;
+  std::vector<Closed> closed_;
+  std::atomic<bool> any_closed_{false};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> accept_failures_{0};

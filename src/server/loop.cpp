@@ -82,7 +82,16 @@ void Server::run(int stop_fd) {
         unix_->on_event(token, events[i].events);
       }
     }
-    if (router_ready && !shutdown_) drain_router();
+    // ZeroMQ connections closed by now: their sessions end once what they sent before is read
+    // (the gate's notices are taken before the socket is drained, gate.hpp).
+    auto closed = gate_->take_closed();
+    closed_.insert(closed_.end(), closed.begin(), closed.end());
+    bool drained = true;
+    if ((router_ready || !closed_.empty()) && !shutdown_) drained = drain_router();
+    if (drained && !closed_.empty()) {
+      end_closed(closed_);
+      closed_.clear();
+    }
     if (unix_) unix_->reap();
     now = Clock::now();
     // Longer since the last pass than the wait asked for: the daemon itself stalled (stopped,
@@ -114,20 +123,21 @@ void Server::run(int stop_fd) {
               registry_.size(), static_cast<unsigned long long>(ops_total_));
 }
 
-void Server::drain_router() {
+bool Server::drain_router() {
   // A bounded batch, so that timers and the unix:// peers still get their turn under load.
   for (int i = 0; i < 1024 && !shutdown_; ++i) {
     zmq::message_t routing, frame;
     try {
-      if (!router_.recv(routing, zmq::recv_flags::dontwait)) return;
+      if (!router_.recv(routing, zmq::recv_flags::dontwait)) return true;
     } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) return;
+      if (e.num() == EINTR) return false;
       throw;
     }
     if (!routing.more()) continue;  // ROUTER always prepends the identity; be defensive
     (void)router_.recv(frame, zmq::recv_flags::none);
     on_parts(routing, frame);
   }
+  return false;
 }
 
 void Server::tick(Clock::time_point now) {

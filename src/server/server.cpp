@@ -19,6 +19,7 @@
 #include "protocol/unix_stream.hpp"
 #include "protocol/zmq_frame.hpp"
 #include "server/log.hpp"
+#include "server/types/queue.hpp"
 #include "syncmgr/errors.hpp"
 
 namespace syncmgr::server {
@@ -144,9 +145,19 @@ void Server::end_session(std::uint64_t id, const char* why) {
       SYNCMGR_LOG(info, "session %016llx: %s", static_cast<unsigned long long>(id), line.c_str());
     blocking_.signal_object(*obj);
   }
+  // Items it was handed but never acknowledged (or never marked done) go back to their queues'
+  // heads, for the next live getter.
+  for (Object* obj : return_deliveries(registry_, *session))
+    blocking_.signal_object(*obj);
   sessions_.close(id);
   registry_.release_session(id);  // frees its temporaries, ending the calls parked on them
   blocking_.process();
+}
+
+void Server::end_closed(const std::vector<Gate::Closed>& closed) {
+  for (const auto& c : closed)
+    for (auto id : sessions_.of_closed(c.fd, c.last))
+      end_session(id, "ended: its connection closed (the process exited or the link dropped)");
 }
 
 void Server::refuse(const std::string& routing_id, std::string_view conn, std::uint64_t session,
@@ -203,6 +214,9 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, co
       if (ans.established != nullptr) {
         refusals_.erase(std::string(conn));
         if (unix_) unix_->authenticated(conn);
+        // ZeroMQ connections are told closed by descriptor (gate.hpp); unix:// ones directly.
+        if (from.meta != nullptr)
+          sessions_.set_descriptor(*ans.established, Gate::descriptor_of(*from.meta));
       }
       send_frame(routing_id, conn, std::move(ans.frame));
       return;
@@ -253,7 +267,9 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, co
   session->last_in_seq = header->seq;
   session->last_seen = Clock::now();
   ++request_frames_;
-  on_request(*session, protocol::session_payload(frame, session->frame_macs));
+  if ((header->flags & protocol::kFlagAck) != 0) session->acknowledged(header->ack);
+  on_request(*session,
+             protocol::session_payload(frame, session->frame_macs, protocol::header_size(*header)));
 }
 
 void Server::on_request(Session& session, std::string_view payload) {
@@ -434,6 +450,7 @@ void Server::pack_reply(msgpack::sbuffer& out, std::uint64_t id, Reply& r, const
 void Server::send_reply_frame(Session& session, protocol::FrameBuilder& frame) {
   Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client, session.id,
            ++session.out_seq};
+  session.sent(h.seq);  // the items this frame hands out are the client's once it acknowledges it
   frame.seal(session.key, session.frame_macs, h);
   send_frame(session.routing_id, session.conn, std::move(frame.buffer()));
 }

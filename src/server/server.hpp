@@ -85,12 +85,13 @@ class Server : private BlockingHost, private UnixLinks::Sink {
     zmq::message_t* meta = nullptr;
     const std::string* peer = nullptr;
   };
-  /// The largest frame accepted: the largest message plus header and tag.
+  /// The largest frame accepted: the largest message plus header, ack and tag.
   std::size_t frame_limit() const {
-    return options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize;
+    return options_.max_message_size + protocol::kHeaderSize + protocol::kAckSize +
+           protocol::kTagSize;
   }
-  /// Takes what the ROUTER has queued, a bounded batch (loop.cpp).
-  void drain_router();
+  /// Takes what the ROUTER has queued, a bounded batch (loop.cpp); true if it took everything.
+  bool drain_router();
   /// Receives the rest of a message whose first part is `first` and handles it. On tcp a frame
   /// comes in parts (protocol/curve.hpp): they are joined here.
   void on_parts(zmq::message_t& routing, zmq::message_t& first);
@@ -114,6 +115,9 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   void send_frame(const std::string& routing_id, std::string_view conn, msgpack::sbuffer&& frame);
   void send_message(const std::string& routing_id, zmq::message_t body);
   void end_session(std::uint64_t id, const char* why);
+  /// Ends the sessions of connections that closed (the gate's notices, taken before the frames
+  /// read since: what a connection sent before it closed is served first).
+  void end_closed(const std::vector<Gate::Closed>& closed);
   void tick(Clock::time_point now);
 
   /// Packs the reply to one request (value or error, with the op and object named in errors).
@@ -143,7 +147,8 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   std::vector<std::string> endpoints_;
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
-  std::vector<Value> args_;  // dispatch's argument list, kept for its capacity
+  std::vector<Value> args_;           // dispatch's argument list, kept for its capacity
+  std::vector<Gate::Closed> closed_;  // notices of closed connections not acted on yet
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
   /// After the loop itself stalled: sessions are not expired before this (see run()).

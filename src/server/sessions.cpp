@@ -5,6 +5,7 @@
 
 #include "protocol/handshake.hpp"
 #include "protocol/message.hpp"
+#include "server/gate.hpp"
 #include "server/log.hpp"
 
 namespace syncmgr::server {
@@ -241,7 +242,32 @@ std::vector<std::uint64_t> SessionTable::connection_closed(std::string_view conn
 }
 
 void SessionTable::close(std::uint64_t id) {
-  sessions_.erase(id);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  auto [first, last] = by_fd_.equal_range(it->second->fd);
+  for (auto r = first; r != last; ++r)
+    if (r->second == id) {
+      by_fd_.erase(r);
+      break;
+    }
+  sessions_.erase(it);
+}
+
+void SessionTable::set_descriptor(Session& session, int fd) {
+  if (fd < 0 || session.fd >= 0) return;
+  session.fd = fd;
+  by_fd_.emplace(fd, session.id);
+}
+
+std::vector<std::uint64_t> SessionTable::of_closed(int fd, std::uint64_t last) const {
+  std::vector<std::uint64_t> ids;
+  auto [first, end] = by_fd_.equal_range(fd);
+  for (auto r = first; r != end; ++r) {
+    auto it = sessions_.find(r->second);
+    if (it != sessions_.end() && Gate::number_of(it->second->conn) <= last)
+      ids.push_back(r->second);
+  }
+  return ids;
 }
 
 std::vector<std::uint64_t> SessionTable::expire(Clock::time_point now) {

@@ -2,9 +2,9 @@
 // per-peer limit on failed authentication.
 //
 // A session is created by a successful handshake and identified by a random 64-bit id carried in
-// every frame header. It ends when the client says bye or when no frame arrives from it for the
-// session timeout (clients send heartbeats every third of it). Ending a session releases what it
-// holds.
+// every frame header. It ends when the client says bye, when its connection closes (the process
+// died, the link dropped: see Gate::take_closed), or when no frame arrives from it for the session
+// timeout (clients send heartbeats every third of it). Ending a session releases what it holds.
 #pragma once
 
 #include <chrono>
@@ -20,6 +20,7 @@
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
 #include "server/log.hpp"
+#include "syncmgr/value.hpp"
 
 namespace syncmgr::server {
 
@@ -37,6 +38,38 @@ struct Session {
   bool frame_macs = true;  // false: a session that agreed to frames without MACs
   /// Objects where this session holds something (a lock, permits): released when it ends.
   std::unordered_set<std::string> holdings;
+  int fd = -1;  // the socket descriptor of its connection, to learn when it closes (gate.hpp)
+
+  // Items handed out (PROTOCOL.md, "Delivery acknowledgement"): until the client acknowledges the
+  // reply frame that carried them, or, for a JoinableQueue that asks for it, until task_done,
+  // they are the session's; when it ends they go back to the head of their queue.
+  struct Delivery {
+    std::string queue;
+    Value item;
+    std::uint64_t seq = 0;  // of the reply frame that carried it; 0: not sent yet
+  };
+  /// Whether the client acknowledges replies (its request frames set ACK); if not, each reply
+  /// counts as acknowledged when it is sent, as older clients expect.
+  bool acks = false;
+  std::deque<Delivery> unacked{};  // in delivery order
+  /// JoinableQueue items got and not yet task_done'd by this session, by queue, oldest first.
+  std::unordered_map<std::string, std::deque<Value>> undone{};
+
+  /// Records an item handed out by a reply of this session (the reply is sent next).
+  void delivered(const std::string& queue, const Value& item) {
+    if (acks) unacked.push_back(Delivery{queue, item, 0});
+  }
+  /// The reply frame `seq` carries the items delivered since the last one.
+  void sent(std::uint64_t seq) {
+    for (auto it = unacked.rbegin(); it != unacked.rend() && it->seq == 0; ++it)
+      it->seq = seq;
+  }
+  /// The client has received every reply frame up to `ack`.
+  void acknowledged(std::uint64_t ack) {
+    acks = true;
+    while (!unacked.empty() && unacked.front().seq != 0 && unacked.front().seq <= ack)
+      unacked.pop_front();
+  }
 };
 
 /// Limits how often one connection may fail authentication, and how often failures are logged.
@@ -89,6 +122,12 @@ class SessionTable {
   /// The connection `conn` is gone: drops its handshake in progress and returns the ids of its
   /// sessions (the caller ends them: bound to that connection, they can never speak again).
   std::vector<std::uint64_t> connection_closed(std::string_view conn);
+  /// Records that `session` speaks through the socket descriptor `fd`.
+  void set_descriptor(Session& session, int fd);
+  /// The sessions of the closed connection on descriptor `fd` whose gate id number is at most
+  /// `last` (a later connection may have that descriptor already: gate.hpp). They can never speak
+  /// again (a session is bound to its connection), so the caller ends them.
+  std::vector<std::uint64_t> of_closed(int fd, std::uint64_t last) const;
   /// Ids of sessions idle past the timeout (the caller ends them); drops stale handshakes.
   std::vector<std::uint64_t> expire(Clock::time_point now);
 
@@ -112,6 +151,7 @@ class SessionTable {
   std::size_t max_message_size_;
   bool allow_unsealed_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  std::unordered_multimap<int, std::uint64_t> by_fd_;  // live sessions with a known descriptor
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::unordered_map<std::string, std::uint64_t> pending_of_conn_;
   std::deque<std::uint64_t> pending_order_;  // oldest first; ids no longer pending are skipped

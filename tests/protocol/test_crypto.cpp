@@ -81,6 +81,27 @@ TEST_CASE("headers: short frames and nonzero flags are rejected") {
   CHECK_FALSE(read_header(f));
 }
 
+TEST_CASE("headers: a request's ACK flag carries 8 bytes of ack; other bits and frames refuse it") {
+  Header h{kProtocolVersion, FrameType::request, Direction::to_daemon, 7, 9};
+  h.flags = kFlagAck;
+  h.ack = 0x0102030405060708ull;
+  std::string f = make_frame(h, "payload");
+  REQUIRE(f.size() == kHeaderSize + kAckSize + 7);
+  CHECK(f[3] == 1);
+  CHECK(f.substr(kHeaderSize, kAckSize) == std::string("\x01\x02\x03\x04\x05\x06\x07\x08"));
+  auto parsed = read_header(f);
+  REQUIRE(parsed);
+  CHECK(parsed->ack == h.ack);
+  CHECK(header_size(*parsed) == kHeaderSize + kAckSize);
+  CHECK(session_payload(f, false, header_size(*parsed)) == "payload");
+  CHECK_FALSE(read_header(f.substr(0, kHeaderSize + kAckSize - 1)));  // ack cut short
+  f[3] = 3;                                                           // a reserved bit as well
+  CHECK_FALSE(read_header(f));
+  f[3] = 1;
+  f[1] = static_cast<char>(FrameType::reply);  // only requests carry an ack
+  CHECK_FALSE(read_header(f));
+}
+
 TEST_CASE("frames built in place equal frames built by copying, with and without MACs") {
   Hmac key(std::string(32, 'k'));
   Header h{kProtocolVersion, FrameType::reply, Direction::to_client, 0x0102030405060708ull, 99};

@@ -96,12 +96,26 @@ Reply acquire(Ctx& c) {
   return Reply::park({{&l, Awaited::free}});
 }
 
-// lock.release thread -> nil | RuntimeError
-// rlock.release thread -> nil | RuntimeError
+// lock.release thread [token] -> nil | RuntimeError | LockLost
+// rlock.release thread [token] -> nil | RuntimeError | LockLost
 Reply release(Ctx& c) {
   auto who = owner_arg(c, 0);
   if (!who.ok()) return who.error();
   LockObject& l = lock(c);
+  if (c.args.size() > 1 && !c.args[1].is_nil()) {
+    // The caller names the grant it releases (issue 10 #1). A grant that is not the current one
+    // ended with its session (the lock was released then, and may be someone else's now) or was
+    // released already: releasing now would free whoever holds it, so it is refused.
+    auto token = int_arg(c.args[1], "token");
+    if (!token.ok()) return token.error();
+    auto t = static_cast<std::uint64_t>(token.value());
+    if (l.state.count == 0 || l.state.fence != t)
+      return Err{err::lock_lost,
+                 "the grant with fencing token " + std::to_string(t) +
+                     " is no longer held (its session ended, or it was released); the lock is " +
+                     (l.state.count == 0 ? std::string("free")
+                                         : "held under token " + std::to_string(l.state.fence))};
+  }
   // Mutating: the release signals this lock's `free` key, where its acquirers and those of the
   // Conditions built on it wait.
   return lock_ops::release(l.state, who.value());
@@ -126,11 +140,11 @@ void register_lock_commands(CommandTable& t) {
   t.add_type("lock", make_lock);
   t.add_type("rlock", make_rlock);
   t.add("lock.acquire", 3, 3, F::blocking, acquire);
-  t.add("lock.release", 1, 1, F::mutating, release);
+  t.add("lock.release", 1, 2, F::mutating, release);
   t.add("lock.locked", 0, 0, F::none, locked);
   t.add("lock.owned", 1, 1, F::none, owned);
   t.add("rlock.acquire", 3, 3, F::blocking, acquire);
-  t.add("rlock.release", 1, 1, F::mutating, release);
+  t.add("rlock.release", 1, 2, F::mutating, release);
   t.add("rlock.locked", 0, 0, F::none, locked);
   t.add("rlock.owned", 1, 1, F::none, owned);
 }

@@ -12,6 +12,9 @@
 
 #include "protocol/message.hpp"
 #include "server/commands.hpp"
+#include "server/log.hpp"
+#include "server/registry.hpp"
+#include "server/sessions.hpp"
 
 namespace syncmgr::server {
 
@@ -19,11 +22,18 @@ namespace err = protocol::err;
 
 namespace queue_ops {
 
-OpResult<std::size_t> maxsize_param(const Value& params) {
+namespace {
+// Reads "maxsize" (and lets "requeue_undone" through when `joinable`).
+OpResult<std::size_t> read_params(const Value& params, bool joinable) {
   if (params.is_nil()) return std::size_t{0};
   if (params.kind() != Value::Kind::map) return arg_type_error("queue parameters", params, "a map");
   std::size_t bound = 0;
   for (const auto& [key, value] : params.as_map()) {
+    if (joinable && key == Value("requeue_undone")) {
+      if (value.kind() != Value::Kind::boolean)
+        return arg_type_error("requeue_undone", value, "a bool");
+      continue;
+    }
     if (key.kind() != Value::Kind::string || key.as_string() != "maxsize")
       return Err{err::type, "queue got an unexpected parameter " + key.repr()};
     auto m = int_arg(value, "maxsize");
@@ -33,6 +43,11 @@ OpResult<std::size_t> maxsize_param(const Value& params) {
     bound = static_cast<std::size_t>(m.value());
   }
   return bound;
+}
+}  // namespace
+
+OpResult<std::size_t> maxsize_param(const Value& params) {
+  return read_params(params, false);
 }
 
 bool has_room(const QueueState& q, std::size_t n) {
@@ -130,17 +145,63 @@ OpResult<Value> joined(const QueueState& q) {
 }  // namespace queue_ops
 
 OpResult<std::unique_ptr<Object>> make_queue(const Value& params, bool joinable) {
-  auto bound = queue_ops::maxsize_param(params);
+  auto bound = queue_ops::read_params(params, joinable);
   if (!bound.ok()) return bound.error();
   auto q = std::make_unique<QueueObject>(joinable);
   q->state.maxsize = bound.value();
+  q->requeue_undone = joinable;
+  if (joinable && params.kind() == Value::Kind::map)
+    for (const auto& [key, value] : params.as_map())
+      if (key == Value("requeue_undone")) q->requeue_undone = value.as_bool();
   return std::unique_ptr<Object>(std::move(q));
+}
+
+std::vector<Object*> return_deliveries(Registry& registry, Session& session) {
+  std::vector<Object*> changed;
+  std::size_t returned = 0;
+  auto put_back = [&](const std::string& name, Value& item) {
+    Object* obj = registry.find(name);
+    if (obj == nullptr || (obj->type() != "queue" && obj->type() != "joinablequeue")) return;
+    QueueState& q = static_cast<QueueObject&>(*obj).state;
+    q.items.push_front(std::move(item));
+    // Still unfinished for join(): it was counted when it was put, and is not done. Unless
+    // another session's task_done counted it done already (task_done names no item): then it
+    // counts again, so that the task_done of whoever redoes it is not one too many.
+    if (q.unfinished < q.items.size()) q.unfinished = q.items.size();
+    ++returned;
+    if (std::find(changed.begin(), changed.end(), obj) == changed.end()) changed.push_back(obj);
+  };
+  // Latest first, each to the head: the head then holds them in the order they were handed out.
+  for (auto it = session.unacked.rbegin(); it != session.unacked.rend(); ++it)
+    put_back(it->queue, it->item);
+  for (auto& [name, items] : session.undone)
+    for (auto it = items.rbegin(); it != items.rend(); ++it)
+      put_back(name, *it);
+  session.unacked.clear();
+  session.undone.clear();
+  if (returned > 0)
+    SYNCMGR_LOG(info,
+                "session %016llx: %zu item(s) it had not acknowledged or marked done put back",
+                static_cast<unsigned long long>(session.id), returned);
+  return changed;
 }
 
 namespace {
 
 QueueState& queue(Ctx& c) {
   return static_cast<QueueObject&>(*c.object).state;
+}
+
+// An item this call hands to its session: kept until the client acknowledges it, or until the
+// session marks it done where the JoinableQueue requeues undone items (PROTOCOL.md, "Delivery
+// acknowledgement").
+void handed_out(Ctx& c, const Value& item) {
+  auto& q = static_cast<QueueObject&>(*c.object);
+  if (q.requeue_undone) {
+    c.session.undone[q.name].push_back(item);
+  } else {
+    c.session.delivered(q.name, item);
+  }
 }
 
 OpResult<std::unique_ptr<Object>> make_plain(const Value& p) {
@@ -180,7 +241,9 @@ Reply put_many(Ctx& c) {
 // queue.get block timeout -> item | Empty
 // joinablequeue.get block timeout -> item | Empty
 Reply get(Ctx& c) {
-  return park_or_answer(c, queue_ops::get(queue(c)), err::empty);
+  auto r = queue_ops::get(queue(c));
+  if (r.ok()) handed_out(c, r.value());
+  return park_or_answer(c, std::move(r), err::empty);
 }
 
 // queue.get_many n block timeout -> [item, ...] (1..n items) | Empty | ValueError (n < 1)
@@ -189,7 +252,11 @@ Reply get_many(Ctx& c) {
   auto n = int_arg(c.args[0], "get_many n");
   if (!n.ok()) return n.error();
   // Every get_many waits for the same thing (one item), whatever its n.
-  return park_or_answer(c, queue_ops::get_many(queue(c), n.value()), err::empty);
+  auto r = queue_ops::get_many(queue(c), n.value());
+  if (r.ok())
+    for (const auto& item : r.value().as_array())
+      handed_out(c, item);
+  return park_or_answer(c, std::move(r), err::empty);
 }
 
 // queue.shutdown [immediate = false] -> nil
@@ -229,7 +296,15 @@ Reply maxsize(Ctx& c) {
 
 // joinablequeue.task_done -> nil | ValueError (called more times than items were put)
 Reply task_done(Ctx& c) {
-  return queue_ops::task_done(queue(c));
+  auto r = queue_ops::task_done(queue(c));
+  if (!r.ok()) return r;
+  // This session's oldest undone item is done (task_done names no item; as in Python, it counts).
+  auto it = c.session.undone.find(c.object->name);
+  if (it != c.session.undone.end()) {
+    it->second.pop_front();
+    if (it->second.empty()) c.session.undone.erase(it);
+  }
+  return r;
 }
 
 // joinablequeue.join block timeout -> true (all items done) | false (timed out, or would block)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include "server/object.hpp"
 #include "syncmgr/value.hpp"
@@ -31,10 +32,23 @@ class QueueObject : public Object {
   std::size_t size() const override { return state.items.size(); }
 
   QueueState state;
+  /// A JoinableQueue's items got and never task_done'd by a session that ends are put back (the
+  /// default: at-least-once work queues); false ("requeue_undone": false) leaves them done-less,
+  /// as Python does.
+  bool requeue_undone = false;
 };
 
-/// Makes a queue from its creation parameters: nil, or a map with an optional "maxsize" int >= 0.
+/// Makes a queue from its creation parameters: nil, or a map with an optional "maxsize" int >= 0
+/// and, for a joinablequeue, an optional "requeue_undone" bool (default true).
 OpResult<std::unique_ptr<Object>> make_queue(const Value& params, bool joinable);
+
+struct Session;
+class Registry;
+/// A session ends: the items it was handed and never acknowledged, and the JoinableQueue items it
+/// got and never marked done (where the queue requeues them), go back to the head of their
+/// queues in the order they were handed out. Returns the queues that got items back (to signal);
+/// items of queues that no longer exist are dropped.
+std::vector<Object*> return_deliveries(Registry& registry, Session& session);
 
 namespace queue_ops {
 
