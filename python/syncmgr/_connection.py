@@ -1,0 +1,526 @@
+"""One session with syncmgrd: handshake, frames, heartbeats, reconnection (docs/PROTOCOL.md).
+
+A ZeroMQ socket must not be used by two threads, and a session needs heartbeats even while the
+program does nothing (an idle process holding a Lock would otherwise lose it after the session
+timeout), so one background I/O thread owns the socket. Callers, from any number of threads, queue
+their packed request and wait on an Event; the I/O thread sends what is queued (several requests
+in one frame when they queue up together), reads the replies and hands each to its caller by id.
+It also sends the heartbeats, notices a lost session and handshakes again.
+"""
+
+import atexit
+import collections
+import hmac
+import itertools
+import os
+import threading
+import time
+import weakref
+
+import zmq
+
+from . import _wire
+from .errors import AuthenticationError, ProtocolError, make_error
+
+# Delivery acknowledgement (the ACK flag of request frames). Today's daemon refuses request frames
+# with nonzero flags as malformed, so this stays False until the daemon side is merged; then set it
+# to True (every request frame, heartbeats included, then carries the ack).
+SEND_ACK = False
+
+HANDSHAKE_RETRY = 2.0  # seconds between hellos while the daemon does not answer
+CONNECT_POLL = 0.01  # the first hellos, while ZeroMQ is still connecting
+CANCEL_GRACE = 5.0  # how long a caller past its deadline waits for its cancellation's answer
+REMEMBERED_HELLOS = 8
+
+_HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+
+# One ZeroMQ context per process; a fork()ed child makes its own (the parent's I/O threads do
+# not exist there).
+_context = None
+_context_pid = None
+_context_mu = threading.Lock()
+_live = weakref.WeakSet()
+
+
+def _process_context():
+    global _context, _context_pid
+    with _context_mu:
+        if _context is None or _context_pid != os.getpid():
+            _context = zmq.Context(1)
+            _context_pid = os.getpid()
+        return _context
+
+
+@atexit.register
+def _close_all():
+    # Say goodbye so the daemon releases this process's session (its Locks, its temporaries) now
+    # rather than after the session timeout.
+    for conn in list(_live):
+        if conn.pid == os.getpid():
+            conn.close()
+
+
+class _Call:
+    __slots__ = ("event", "reply", "error")
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.reply = None  # the reply array
+        self.error = None  # an exception, when the call failed locally
+
+
+class Connection:
+    def __init__(self, endpoint, key, frame_macs=False, connect_timeout=10.0):
+        self.endpoint = endpoint
+        self.pid = os.getpid()
+        self._key = key
+        self._want_macs = frame_macs
+        self._tcp = endpoint.startswith("tcp://")
+        self._ids = itertools.count(1)
+        # Shared with callers, under _mu.
+        self._mu = threading.Lock()
+        self._changed = threading.Condition(self._mu)
+        self._calls = {}
+        self._outbox = collections.deque()  # (id, packed request)
+        self._state = "connecting"  # established, failed
+        self._fatal = None
+        self._stop = False
+        self._max_message_size = 64 << 20
+        self._last_refusal = None
+        # The I/O thread's from here on.
+        self._session = 0
+        self._session_key = None
+        self._macs = True
+        self._linked = False
+        self._awaiting_welcome = False
+        self._ever_established = False
+        self._out_seq = 0
+        self._in_seq = 0
+        self._reply_seq = 0  # highest seq of a reply frame received in this session (the ack)
+        self._cn = b""
+        self._hellos = collections.deque(maxlen=REMEMBERED_HELLOS)
+        self._unanswered = set()
+        self._session_timeout = 10.0
+        self._last_sent = self._last_received = time.monotonic()
+        self._handshake_deadline = 0.0
+        self._handshake_failures = 0
+
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        sock = _process_context().socket(zmq.DEALER)
+        try:
+            if self._tcp:
+                server_public, client_public, client_secret = _wire.curve_keys(key)
+                sock.curve_serverkey = server_public
+                sock.curve_publickey = client_public
+                sock.curve_secretkey = client_secret
+            # Queue nothing while disconnected: a stale hello must not reach a daemon started later.
+            sock.immediate = 1
+            sock.linger = 200
+            sock.reconnect_ivl = 100
+            sock.reconnect_ivl_max = 2000
+            sock.sndhwm = 0
+            sock.rcvhwm = 0
+            # Watched until the first session, so that a tcp peer refusing our CURVE key (another
+            # key) is reported as such rather than as silence.
+            self._monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | _HANDSHAKE_FAILED)
+            sock.connect(endpoint)
+        except zmq.ZMQError as e:
+            sock.close(0)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            raise ConnectionError("cannot connect to %s: %s" % (endpoint, e)) from None
+        self._sock = sock
+        self._thread = threading.Thread(target=self._run, name="syncmgr-io", daemon=True)
+        self._thread.start()
+        _live.add(self)
+        with self._mu:
+            self._changed.wait_for(lambda: self._state != "connecting", connect_timeout)
+            state, fatal = self._state, self._fatal
+        if state == "established":
+            return
+        if state == "connecting":
+            if self._handshake_failures >= 2:
+                fatal = AuthenticationError(
+                    "syncmgrd at %s refused the encrypted handshake: its key is not this "
+                    "client's key" % endpoint)
+            else:
+                fatal = ConnectionError(
+                    "no answer from syncmgrd at %s within %g s (is the daemon running, and is "
+                    "this its endpoint?)" % (endpoint, connect_timeout))
+        self.close()
+        raise fatal
+
+    # ---- callers' side ----
+
+    def call(self, op, target, args, deadline=None, cancellable=False):
+        """Sends one request and returns its result; raises its error.
+
+        deadline: seconds to wait for the reply (None: only the daemon's liveness bounds it). A
+        cancellable (blocking) call past its deadline is cancelled on the daemon first, so that it
+        cannot be served to nobody.
+        """
+        call_id = next(self._ids)
+        call = _Call()
+        self._submit(call_id, [call_id, op, target, args], call)
+        try:
+            answered = call.event.wait(deadline)
+            if not answered and cancellable:
+                self.post("server.cancel", None, [call_id])
+                answered = call.event.wait(CANCEL_GRACE)
+        except BaseException:
+            # Interrupted (KeyboardInterrupt): end a parked call rather than leave it waiting.
+            if cancellable:
+                self.post("server.cancel", None, [call_id])
+            with self._mu:
+                self._calls.pop(call_id, None)
+            raise
+        if not answered:
+            with self._mu:
+                self._calls.pop(call_id, None)  # a late reply finds nobody and is dropped
+                refusal = self._last_refusal
+            why = "" if refusal is None else " (the daemon last refused a frame: %s: %s)" % refusal
+            raise ConnectionError("%s: no reply from syncmgrd at %s before the call's deadline%s"
+                                  % (op, self.endpoint, why))
+        if call.error is not None:
+            raise call.error
+        r = call.reply
+        if r[1] == 0:
+            return r[2]
+        if r[2] == "CancelledError":
+            raise ConnectionError("%s: no reply before the call's deadline; cancelled" % op)
+        raise make_error(r[2], r[3])
+
+    def post(self, op, target, args):
+        """Queues a request whose reply nobody waits for."""
+        call_id = next(self._ids)
+        try:
+            self._submit(call_id, [call_id, op, target, args], None)
+        except Exception:
+            pass
+
+    def _submit(self, call_id, request, call):
+        body = _wire.pack(request)  # TypeError/OverflowError here: nothing was sent
+        with self._mu:
+            if self._state == "failed":
+                raise self._fatal
+            if len(body) > self._max_message_size:
+                raise ProtocolError("%s: request of %d bytes exceeds the daemon's limit of %d"
+                                    % (request[1], len(body), self._max_message_size))
+            if call is not None:
+                self._calls[call_id] = call
+            self._outbox.append((call_id, body))
+        self._wake()
+
+    def _wake(self):
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):
+            pass  # the pipe is full (the I/O thread will look anyway) or closed
+
+    def close(self):
+        """Ends the session (server.bye) and stops the I/O thread. Idempotent."""
+        with self._mu:
+            if self._stop:
+                return
+            self._stop = True
+        self._wake()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(5)
+        self._fail_calls(ConnectionError("the Manager was closed"), fatal=True, sent_only=False)
+
+    # ---- the I/O thread ----
+
+    def _run(self):
+        sock = self._sock
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(self._wake_r, zmq.POLLIN)
+        if self._monitor is not None:
+            poller.register(self._monitor, zmq.POLLIN)
+        try:
+            self._start_handshake()
+            while True:
+                with self._mu:
+                    if self._stop:
+                        break
+                now = time.monotonic()
+                if self._linked:
+                    self._flush()
+                hb = self._session_timeout / 3
+                until = self._last_sent + hb if self._linked else self._handshake_deadline
+                wait = min(max(until - now, 0.0), 1.0)
+                events = dict(poller.poll(int(wait * 1000) + 1))
+                if self._wake_r in events:
+                    try:
+                        while os.read(self._wake_r, 4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                if self._monitor is not None and self._monitor in events:
+                    self._read_monitor(poller)
+                if sock in events:
+                    while True:
+                        try:
+                            parts = sock.recv_multipart(zmq.NOBLOCK, copy=True)
+                        except zmq.Again:
+                            break
+                        self._on_frame(parts[0] if len(parts) == 1 else b"".join(parts))
+                now = time.monotonic()
+                if self._linked:
+                    self._flush()
+                    if now - self._last_sent >= hb:
+                        self._send_session([_wire.pack([next(self._ids), "server.heartbeat",
+                                                        None, []])])
+                    with self._mu:
+                        waiting = bool(self._calls)
+                    if waiting and now - self._last_received > self._session_timeout + hb:
+                        self._fail_calls(ConnectionError(
+                            "syncmgrd at %s stopped answering (nothing received for %.1f s)"
+                            % (self.endpoint, now - self._last_received)), False, False)
+                        self._last_received = now
+                        self._start_handshake()
+                elif now >= self._handshake_deadline and self._state != "failed":
+                    self._start_handshake()
+            if self._linked:
+                self._flush()
+                if self._send_session([_wire.pack([next(self._ids), "server.bye", None, []])]):
+                    self._await_bye()
+        except Exception as e:  # a bug here must not leave callers waiting forever
+            self._fail_calls(ConnectionError("the connection to syncmgrd failed: %r" % (e,)),
+                             True, False)
+        finally:
+            if self._monitor is not None:
+                self._drop_monitor(poller)
+            sock.close(0)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+
+    def _read_monitor(self, poller):
+        from zmq.utils.monitor import recv_monitor_message
+        while True:
+            try:
+                ev = recv_monitor_message(self._monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if ev["event"] & _HANDSHAKE_FAILED:
+                self._handshake_failures += 1
+
+    def _drop_monitor(self, poller):
+        poller.unregister(self._monitor)
+        try:
+            self._sock.disable_monitor()
+        except zmq.ZMQError:
+            pass
+        self._monitor.close(0)
+        self._monitor = None
+
+    def _send_raw(self, frame):
+        """One frame; on tcp in parts of at most 32 KiB. False when not connected."""
+        self._last_sent = time.monotonic()
+        try:
+            if not self._tcp or len(frame) <= _wire.WIRE_PART_SIZE:
+                self._sock.send(frame, zmq.NOBLOCK)
+            else:
+                view = memoryview(frame)
+                parts = [view[i:i + _wire.WIRE_PART_SIZE]
+                         for i in range(0, len(frame), _wire.WIRE_PART_SIZE)]
+                # ZeroMQ takes a message's parts all or none: only the first can fail.
+                self._sock.send_multipart(parts, zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            return False
+
+    def _send_session(self, bodies):
+        """Sends request bodies as one request frame of this session."""
+        self._out_seq += 1
+        ack = self._reply_seq if SEND_ACK else None
+        frame = _wire.request_frame(self._session_key, self._macs, self._session, self._out_seq,
+                                    b"".join(bodies), ack)
+        return self._send_raw(frame)
+
+    def _flush(self):
+        with self._mu:
+            if not self._outbox:
+                return
+            batch = list(self._outbox)
+            self._outbox.clear()
+            limit = self._max_message_size
+        i = 0
+        while i < len(batch):
+            bodies, size, j = [], 0, i
+            while j < len(batch) and (not bodies or size + len(batch[j][1]) <= limit):
+                bodies.append(batch[j][1])
+                size += len(batch[j][1])
+                j += 1
+            if not self._send_session(bodies):
+                with self._mu:  # not sent: these go out on the next session
+                    self._outbox.extendleft(reversed(batch[i:]))
+                self._connection_lost()
+                return
+            self._unanswered.update(cid for cid, _ in batch[i:j])
+            i = j
+
+    def _connection_lost(self):
+        # With `immediate`, ZeroMQ refuses a frame while the connection is down. The session is
+        # bound to that connection: what was sent on it will not be answered.
+        self._fail_calls(ConnectionError(
+            "the connection to syncmgrd at %s dropped; the call may or may not have run"
+            % self.endpoint), False, True)
+        self._start_handshake()
+
+    def _fail_calls(self, error, fatal, sent_only):
+        with self._mu:
+            if fatal and self._state != "failed":
+                self._state = "failed"
+                self._fatal = error
+                self._changed.notify_all()
+            if sent_only:
+                ids = [i for i in self._unanswered if i in self._calls]
+            else:
+                ids = list(self._calls)
+                self._outbox.clear()
+            for i in ids:
+                call = self._calls.pop(i)
+                call.error = error
+                call.event.set()
+            self._unanswered.clear()
+
+    def _start_handshake(self):
+        self._session_key = None
+        self._session = 0
+        self._linked = False
+        self._awaiting_welcome = False
+        self._cn = os.urandom(_wire.NONCE_SIZE)
+        # Earlier hellos may still be answered (the daemon was slow): their challenges count too.
+        self._hellos.append(self._cn)
+        hello = [_wire.VERSION, self._cn]
+        if not self._want_macs:
+            hello.append({"frame_macs": False})
+        sent = self._send_raw(_wire.header(_wire.HELLO, 0, 0) + _wire.pack(hello))
+        self._handshake_deadline = time.monotonic() + (HANDSHAKE_RETRY if sent else CONNECT_POLL)
+
+    def _on_frame(self, frame):
+        h = _wire.read_header(frame)
+        if h is None or h[0] != _wire.VERSION or h[2] != _wire.TO_CLIENT:
+            return
+        self._last_received = time.monotonic()
+        ftype, session, seq = h[1], h[4], h[5]
+        try:
+            if ftype == _wire.CHALLENGE:
+                self._on_challenge(session, frame)
+            elif ftype == _wire.WELCOME:
+                self._on_welcome(session, seq, frame)
+            elif ftype == _wire.REFUSED:
+                self._on_refused(session, frame)
+            elif ftype == _wire.REPLY:
+                self._on_reply(session, seq, frame)
+        except (ValueError, TypeError, IndexError, KeyError) as e:
+            # Malformed msgpack from the peer: its calls run into their deadlines.
+            self._last_refusal = ("ProtocolError", "unreadable frame from the daemon: %s" % e)
+
+    def _on_challenge(self, session, frame):
+        if self._linked or self._awaiting_welcome:
+            return
+        sn, proof = next(iter(_wire.Unpacker(frame[_wire.HEADER_SIZE:])))
+        if len(sn) != _wire.NONCE_SIZE or len(proof) != _wire.TAG_SIZE:
+            return
+        for cn in self._hellos:
+            if hmac.compare_digest(proof, _wire.server_proof(self._key, cn, sn, session)):
+                break
+        else:
+            # Never answer a peer that cannot prove it knows the key: it may be collecting proofs.
+            self._fail_calls(AuthenticationError(
+                "authentication failed: the daemon at %s failed to prove it knows this client's "
+                "key (the keys differ, or the peer is not the daemon you meant)" % self.endpoint),
+                not self._ever_established, False)
+            return
+        self._cn = cn
+        self._session = session
+        self._session_key = _wire.session_key(self._key, cn, sn, session)
+        self._awaiting_welcome = True
+        self._out_seq = self._in_seq = self._reply_seq = 0
+        auth = _wire.header(_wire.AUTH, session, 0) + _wire.pack(
+            [_wire.client_proof(self._key, cn, sn, session)])
+        self._send_raw(auth)
+        self._handshake_deadline = time.monotonic() + HANDSHAKE_RETRY
+
+    def _on_welcome(self, session, seq, frame):
+        if not self._awaiting_welcome or session != self._session:
+            return
+        payload = _wire.open_session_frame(self._session_key, True, frame)  # always sealed
+        if payload is None:
+            return
+        params = next(iter(_wire.Unpacker(payload)))
+        self._in_seq = seq
+        self._session_timeout = params.get("session_timeout_ms", 10000) / 1000.0
+        # Never fewer MACs than we asked for.
+        self._macs = bool(params.get("frame_macs", True)) or self._want_macs
+        self._awaiting_welcome = False
+        self._linked = True
+        self._ever_established = True
+        self._hellos.clear()
+        self._unanswered.clear()
+        self._last_sent = time.monotonic()
+        with self._mu:
+            self._max_message_size = params.get("max_message_size", 64 << 20)
+            if self._state == "connecting":
+                self._state = "established"
+            self._changed.notify_all()
+
+    def _on_refused(self, session, frame):
+        kind, message = next(iter(_wire.Unpacker(frame[_wire.HEADER_SIZE:])))
+        in_handshake = not self._linked
+        if kind == "SessionError":
+            if in_handshake:
+                # Our auth answered a challenge the daemon no longer holds: start again.
+                if self._awaiting_welcome and session == self._session:
+                    self._start_handshake()
+            elif session == self._session:
+                # The daemon restarted or expired us: what the session held is gone, so calls in
+                # flight fail rather than run in a different world; later calls use a new session.
+                self._fail_calls(ConnectionError(
+                    "syncmgrd at %s lost this client's session (the daemon restarted, or the "
+                    "session expired); the call may or may not have run" % self.endpoint),
+                    False, True)
+                self._start_handshake()
+            return
+        if in_handshake and kind in ("AuthenticationError", "ProtocolError"):
+            # Wrong key or version: on a first connection retrying cannot help.
+            self._fail_calls(make_error(kind, message), not self._ever_established, False)
+            return
+        # Other refusals concern one frame (which calls it carried is unknown): they run into
+        # their deadlines, whose error then quotes this.
+        with self._mu:
+            self._last_refusal = (kind, message)
+
+    def _on_reply(self, session, seq, frame):
+        if not self._linked or session != self._session:
+            return
+        payload = _wire.open_session_frame(self._session_key, self._macs, frame)
+        if payload is None or seq <= self._in_seq:
+            return  # forged or replayed
+        self._in_seq = seq
+        self._reply_seq = seq
+        for r in _wire.Unpacker(payload):
+            if not isinstance(r, list) or len(r) < 3 or not isinstance(r[0], int):
+                continue
+            self._unanswered.discard(r[0])
+            with self._mu:
+                call = self._calls.pop(r[0], None)
+            if call is not None:
+                call.reply = r
+                call.event.set()
+
+    def _await_bye(self):
+        # The daemon answers frames in order: any reply from now on means it has the goodbye.
+        until = time.monotonic() + 0.5
+        while time.monotonic() < until:
+            if not self._sock.poll(int((until - time.monotonic()) * 1000) + 1, zmq.POLLIN):
+                continue
+            frame = b"".join(self._sock.recv_multipart())
+            h = _wire.read_header(frame)
+            if h is not None and h[1] == _wire.REPLY and h[4] == self._session:
+                return
