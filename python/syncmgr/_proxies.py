@@ -8,6 +8,7 @@ a tuple.
 
 import threading
 
+from ._wire import _hashable as _key
 from .errors import make_error
 
 _MASK63 = (1 << 63) - 1
@@ -76,8 +77,9 @@ class DictProxy(BaseProxy):
     def __len__(self):
         return self._call("len")
 
+    # Keys that are arrays come back as tuples, so that they can be used as keys again.
     def __iter__(self):
-        return iter(self._call("keys"))
+        return iter(self.keys())
 
     def get(self, key, default=None):
         return self._call("get", key, default)
@@ -86,13 +88,13 @@ class DictProxy(BaseProxy):
         return self._call("get_many", list(keys), default)
 
     def keys(self):
-        return self._call("keys")
+        return [_key(k) for k in self._call("keys")]
 
     def values(self):
         return self._call("values")
 
     def items(self):
-        return [tuple(kv) for kv in self._call("items")]
+        return [(_key(k), v) for k, v in self._call("items")]
 
     def update(self, other=(), **kwargs):
         if hasattr(other, "keys"):
@@ -110,7 +112,8 @@ class DictProxy(BaseProxy):
         return self._call("pop", key, default)
 
     def popitem(self):
-        return tuple(self._call("popitem"))
+        k, v = self._call("popitem")
+        return _key(k), v
 
     def setdefault(self, key, default=None):
         return self._call("setdefault", key, default)
