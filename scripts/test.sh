@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Debian 12), builds with -Werror, runs the unit and
-# integration suites, then builds the release type (-O3 warns differently) and runs its unit suite,
+# integration suites and the Python client's tests (pytest, Debian's python3), then builds the release type (-O3 warns differently) and runs its unit suite,
 # installs that build and uses it as a user would (tests/packaging/check.sh), then runs the suites
 # again under AddressSanitizer + UndefinedBehaviorSanitizer, then the client's concurrency tests
 # under ThreadSanitizer, then each fuzz target for a short while (SYNCMGR_FUZZ_SECONDS, default
@@ -59,6 +59,29 @@ run() {
 setup build -Dtests=true
 run unit build unit_tests
 run integration build integration_tests
+
+# The Python client (python/syncmgr) against this build's daemon and C++ peer (tests/python), with
+# Debian's python3 (python3-zmq, python3-msgpack, python3-pytest). pytest's last line gives the
+# counts: "N passed, M failed, K errors, J skipped in T s".
+echo "== python"
+SYNCMGR_BUILD_DIR="$PWD/build" timeout 1200 /usr/bin/python3 -m pytest -p no:cacheprovider -q \
+  tests/python >"$logdir/python.log" 2>&1
+py_status=$?
+py_summary=$(grep -E ' in [0-9.]+s' "$logdir/python.log" | tail -1)
+py_count() { echo "$py_summary" | grep -oE "[0-9]+ $1" | grep -oE '^[0-9]+'; }
+py_p=$(py_count passed)
+py_f=$(( $(py_count failed || true) + $(py_count 'errors?' || true) + 0 ))
+if [ "$py_status" -ne 0 ]; then
+  tail -n 200 "$logdir/python.log"
+else
+  echo "$py_summary"
+fi
+passed=$((passed + ${py_p:-0}))
+failed=$((failed + py_f))
+if [ "$py_status" -ne 0 ] && [ "$py_f" -eq 0 ]; then
+  echo "python: exited with status $py_status"
+  failed=$((failed + 1))
+fi
 
 # Release: must build clean at -O3 too. Only the unit suite runs here (the integration suite
 # already ran above); the packaging check then installs this same build, so nothing is compiled

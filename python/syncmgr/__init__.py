@@ -85,10 +85,14 @@ class Manager:
         self._frame_macs = frame_macs
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._mu = threading.Lock()
+        # Reentrant: a temporary's finalizer (_drop_temporary) may run in a thread holding it.
+        self._mu = threading.RLock()
         self._temporaries = {}  # name -> holds by live proxies of this process
         self._temp_types = {}  # name -> type, to hold it again from a fork()ed child
         self._conn = _connection.Connection(self.address, self._key, frame_macs, connect_timeout)
+        # A Manager dropped without close() ends its session (and its I/O thread) all the same.
+        self._box = [self._conn]
+        weakref.finalize(self, _close_box, self._box)
 
     # ---- calls ----
 
@@ -103,7 +107,8 @@ class Manager:
                     self._conn = _connection.Connection(self.address, self._key,
                                                         self._frame_macs, self._connect_timeout)
                     # This session holds the temporaries the inherited proxies refer to.
-                    for name in self._temporaries:
+                    self._box[0] = self._conn
+                    for name in list(self._temporaries):
                         self._conn.post("server.open", None, [self._temp_types[name], name, None])
                 conn = self._conn
         return conn
@@ -226,6 +231,11 @@ class Manager:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _close_box(box):
+    if box[0].pid == os.getpid():
+        box[0].close()
 
 
 def _connection_proxy(type_name):

@@ -83,6 +83,7 @@ class Connection:
         self._changed = threading.Condition(self._mu)
         self._calls = {}
         self._outbox = collections.deque()  # (id, packed request)
+        self._posted = collections.deque()  # the same, appended without _mu (see post)
         self._state = "connecting"  # established, failed
         self._fatal = None
         self._stop = False
@@ -194,12 +195,15 @@ class Connection:
         raise make_error(r[2], r[3])
 
     def post(self, op, target, args):
-        """Queues a request whose reply nobody waits for."""
+        """Queues a request whose reply nobody waits for. Takes no lock: it is called from
+        finalizers (a temporary's last proxy), which may run in any thread at any allocation,
+        also in one that holds _mu."""
         call_id = next(self._ids)
         try:
-            self._submit(call_id, [call_id, op, target, args], None)
+            self._posted.append((call_id, _wire.pack([call_id, op, target, args])))
         except Exception:
-            pass
+            return
+        self._wake()
 
     def _submit(self, call_id, request, call):
         body = _wire.pack(request)  # TypeError/OverflowError here: nothing was sent
@@ -342,6 +346,10 @@ class Connection:
         return self._send_raw(frame)
 
     def _flush(self):
+        while self._posted:
+            item = self._posted.popleft()
+            with self._mu:
+                self._outbox.append(item)
         with self._mu:
             if not self._outbox:
                 return

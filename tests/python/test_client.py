@@ -273,3 +273,35 @@ def test_forked_child_gets_its_own_session(manager):
     assert os.waitstatus_to_exitcode(status) == 0
     assert d["child"] == pid
     lock.release()
+
+
+def test_forked_child_holds_inherited_temporaries(manager):
+    # The child's session holds the temporaries its inherited proxies name (as Python's managers
+    # incref in the child): the parent letting go does not free them under the child.
+    d = manager.dict()
+    to_parent_r, to_parent_w = os.pipe()
+    to_child_r, to_child_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            d["child"] = 1  # the first call: a new session, which holds d first
+            os.write(to_parent_w, b"1")
+            os.read(to_child_r, 1)
+            code = 0 if d["child"] == 1 else 1
+            manager.close()  # ends the child's session now (os._exit runs no atexit)
+        finally:
+            os._exit(code)
+    try:
+        assert os.read(to_parent_r, 1) == b"1"
+        name = d.name
+        del d
+        manager.ping()  # the release went out with or before this call: the daemon has it
+        assert any(o["name"] == name for o in manager.objects())
+    finally:
+        os.write(to_child_w, b"1")
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The child's session ended (its process exited): nobody holds it any more.
+    wait_for(lambda: not any(o["name"] == name for o in manager.objects()),
+             what="the temporary to be freed")

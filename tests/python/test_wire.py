@@ -147,3 +147,45 @@ def test_unacknowledged_item_returns_to_its_queue(make_daemon, transport):
     with pytest.raises(queue.Empty):
         q.get(timeout=0.5)
     m.close()
+
+
+def test_auth_for_a_replaced_hello_is_a_session_error(daemon):
+    # PROTOCOL.md said AuthenticationError here; the daemon answers SessionError (handshake again),
+    # which is what a client must expect: its earlier hello was replaced by a newer one.
+    import zmq
+    from syncmgr import _wire
+    key = _wire.read_key_file(daemon.key_file)
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(daemon.ipc)
+    try:
+        challenges = []
+        for _ in range(2):
+            cn = os.urandom(32)
+            sock.send(_wire.header(_wire.HELLO, 0, 0) + _wire.pack([1, cn]))
+            assert sock.poll(10000)
+            frame = sock.recv()
+            sn, proof = next(iter(_wire.Unpacker(frame[_wire.HEADER_SIZE:])))
+            session = _wire.read_header(frame)[4]
+            assert proof == _wire.server_proof(key, cn, sn, session)
+            challenges.append((cn, sn, session))
+        cn, sn, session = challenges[0]  # answered after the second hello replaced it
+        sock.send(_wire.header(_wire.AUTH, session, 0)
+                  + _wire.pack([_wire.client_proof(key, cn, sn, session)]))
+        assert sock.poll(10000)
+        frame = sock.recv()
+        assert _wire.read_header(frame)[1] == _wire.REFUSED
+        kind, message = next(iter(_wire.Unpacker(frame[_wire.HEADER_SIZE:])))
+        assert kind == "SessionError", message
+        # The newer one still completes.
+        cn, sn, session = challenges[1]
+        sock.send(_wire.header(_wire.AUTH, session, 0)
+                  + _wire.pack([_wire.client_proof(key, cn, sn, session)]))
+        assert sock.poll(10000)
+        frame = sock.recv()
+        assert _wire.read_header(frame)[1] == _wire.WELCOME
+        skey = _wire.session_key(key, cn, sn, session)
+        params = next(iter(_wire.Unpacker(_wire.open_session_frame(skey, True, frame))))
+        assert params["frame_macs"] is True  # not asked to go without
+    finally:
+        sock.close()
