@@ -3,9 +3,11 @@ import math
 import os
 import statistics
 
-SYSTEMS = ["syncmgr-ipc", "syncmgr-tcp", "python", "redis", "echo-ipc", "echo-tcp"]
-COLORS = {"syncmgr-ipc": "#1f6fb4", "syncmgr-tcp": "#6fa8dc", "python": "#e69138",
-          "redis": "#cc0000", "echo-ipc": "#6aa84f", "echo-tcp": "#b6d7a8"}
+SYSTEMS = ["syncmgr-unix", "syncmgr-ipc", "syncmgr-tcp", "python", "redis-unix", "redis",
+           "echo-ipc", "echo-tcp"]
+COLORS = {"syncmgr-unix": "#0b3d6b", "syncmgr-ipc": "#1f6fb4", "syncmgr-tcp": "#6fa8dc",
+          "python": "#e69138", "redis-unix": "#7f0000", "redis": "#cc0000", "echo-ipc": "#6aa84f",
+          "echo-tcp": "#b6d7a8"}
 ONE_TRIP = {"ns_set", "ns_get", "dict_set", "dict_get", "list_append", "incr"}
 
 
@@ -186,7 +188,7 @@ def markdown(doc):
     md.append("## Other clients' dict_set while %s calls are parked (syncmgr)\n" %
               num(cfg["park"]))
     rows = []
-    for lbl in ("syncmgr-ipc", "syncmgr-tcp"):
+    for lbl in ("syncmgr-unix", "syncmgr-ipc", "syncmgr-tcp"):
         r = s.parked_ratios(lbl)
         rows.append([lbl, s.cell(lbl, "parked:base"), s.cell(lbl, "parked:loaded"),
                      ("%.2f (%.2f–%.2f)" % (statistics.median(r), min(r), max(r))) if r else "—"])
@@ -195,15 +197,18 @@ def markdown(doc):
               "one frame by a raw protocol session (as bench/parked_waiters does).\n")
 
     md.append("## Ratios (syncmgr ÷ other, medians; above 1 means syncmgr is faster)\n")
-    rhead = ["workload", "ipc ÷ python", "tcp ÷ python", "ipc ÷ redis", "tcp ÷ redis",
-             "ipc ÷ echo-ipc", "tcp ÷ echo-tcp"]
+    rhead = ["workload", "unix ÷ python", "unix ÷ redis-unix", "unix ÷ redis", "ipc ÷ python",
+             "tcp ÷ python", "ipc ÷ redis", "tcp ÷ redis", "ipc ÷ echo-ipc", "tcp ÷ echo-tcp"]
     rows = []
     for sec, c, w in rows_of(cfg):
         ipc, tcp = s.median("syncmgr-ipc", c), s.median("syncmgr-tcp", c)
+        uds = s.median("syncmgr-unix", c)
         if sec == "mem":
             w = "memory per entry (lower is better)"
         ec = echo_case(c)
-        rows.append([w, ratio(ipc, s.median("python", c)), ratio(tcp, s.median("python", c)),
+        rows.append([w, ratio(uds, s.median("python", c)), ratio(uds, s.median("redis-unix", c)),
+                     ratio(uds, s.median("redis", c)),
+                     ratio(ipc, s.median("python", c)), ratio(tcp, s.median("python", c)),
                      ratio(ipc, s.median("redis", c)), ratio(tcp, s.median("redis", c)),
                      ratio(ipc, s.median("echo-ipc", ec)) if ec else "—",
                      ratio(tcp, s.median("echo-tcp", ec)) if ec else "—"])

@@ -103,13 +103,16 @@ class Bench:
     # -- servers --------------------------------------------------------------------------------
     def syncmgrd(self, tag, extra=()):
         port, ipc = free_port(), os.path.join(self.work, "syncmgr-%s.ipc" % tag)
+        uds = os.path.join(self.work, "syncmgr-%s.sock" % tag)
         ready = os.path.join(self.work, "ready-syncmgr-%s-%d" % (tag, self.n))
         self.n += 1
         s = Server("syncmgrd", [os.path.join(self.build, "syncmgrd"), "--bind",
                                 "tcp://127.0.0.1:%d" % port, "--bind", "ipc://" + ipc,
+                                "--bind", "unix://" + uds,
                                 "--authkey-file", self.key, "--ready-file", ready,
                                 "--log-level", "warn", *extra], self.work, ready_file=ready)
-        s.endpoints = {"tcp": "tcp://127.0.0.1:%d" % port, "ipc": "ipc://" + ipc}
+        s.endpoints = {"tcp": "tcp://127.0.0.1:%d" % port, "ipc": "ipc://" + ipc,
+                       "unix": "unix://" + uds}
         return s
 
     def echo(self):
@@ -125,10 +128,12 @@ class Bench:
 
     def redis(self):
         port = free_port()
+        uds = os.path.join(self.work, "redis-%d.sock" % port)
         s = Server("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--unixsocket", uds, "--unixsocketperm", "700",
                              "--save", "", "--appendonly", "no", "--daemonize", "no",
                              "--loglevel", "warning"], self.work, port=port)
-        s.endpoints = {"tcp": "tcp://127.0.0.1:%d" % port}
+        s.endpoints = {"tcp": "tcp://127.0.0.1:%d" % port, "unix": "unix://" + uds}
         s.port = port
         return s
 
@@ -201,7 +206,7 @@ class Bench:
             self.memory(rep)
         s = self.syncmgrd("main")
         try:
-            for transport in ("ipc", "tcp"):
+            for transport in ("unix", "ipc", "tcp"):
                 for case, kw in self.cases():
                     if case.startswith("pipe:") and not self.has_async:
                         continue
@@ -213,6 +218,7 @@ class Bench:
         try:
             for case, kw in self.cases():
                 self.cpp("redis", "redis", r.endpoints["tcp"], rep, case=case, **kw)
+                self.cpp("redis-unix", "redis", r.endpoints["unix"], rep, case=case, **kw)
         finally:
             r.stop()
         e = self.echo()
@@ -231,7 +237,7 @@ class Bench:
                     self.py(p.port, rep, case, **kw)
         finally:
             p.stop()
-        for transport in ("ipc", "tcp"):
+        for transport in ("unix", "ipc", "tcp"):
             self.parked(transport, rep)
 
     def memory(self, rep):

@@ -55,7 +55,7 @@ class Manager {
   explicit Manager(Options options = {});
   /// Starts a private syncmgrd for this process and its children, as Python's Manager() does, and
   /// connects to it: a fresh random key that never touches argv or a file (it reaches the daemon
-  /// through an inherited pipe), an ipc socket in a new 0700 directory, ready when this returns.
+  /// through an inherited pipe), a unix:// socket in a new 0700 directory, ready when this returns.
   /// fork()ed children use the returned Manager (and its proxies) as they are; children started
   /// with exec find the daemon through export_environment(). The daemon exits, leaving nothing
   /// behind, when this Manager is destroyed or shutdown() is called, or when this process dies,

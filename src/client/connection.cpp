@@ -31,41 +31,6 @@ constexpr auto kCancelGrace = std::chrono::milliseconds(5000);
 constexpr auto kDeferLimit = std::chrono::milliseconds(1);
 constexpr std::size_t kMaxDeferred = 256;
 
-// libzmq fails a call with EINTR when a signal arrives while it runs its pending commands, even a
-// non-blocking one, and before it has taken or given any message; cppzmq throws that. A program
-// with a SIGALRM or SIGCHLD handler (or a profiler) gets such signals at any time, so every call on
-// the socket is made again rather than letting the error escape the pump (which left the pump
-// taken and every later call waiting, or aborted the background thread).
-template <typename F>
-auto retry_eintr(F&& f) {
-  for (;;) {
-    try {
-      return f();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-  }
-}
-
-// One ZeroMQ context per process, shared by its connections. A context is an I/O thread, a reaper
-// thread and several descriptors: a process that opened dozens of Managers, each with a context of
-// its own, ran out of files inside libzmq, which aborts there. A fork()ed child makes its own: the
-// parent's threads do not exist in it, so the parent's context must never be used or destroyed
-// there (the child's inherited connections keep it, leaked on purpose; see Client).
-std::shared_ptr<zmq::context_t> process_context() {
-  static std::mutex mu;
-  static std::weak_ptr<zmq::context_t> shared;
-  static pid_t owner = 0;
-  std::lock_guard lock(mu);
-  auto ctx = shared.lock();
-  if (!ctx || owner != ::getpid()) {
-    ctx = std::make_shared<zmq::context_t>(1);
-    shared = ctx;
-    owner = ::getpid();
-  }
-  return ctx;
-}
-
 }  // namespace
 
 std::string Connection::server_request(std::string_view op, std::optional<std::uint64_t> arg) {
@@ -85,34 +50,9 @@ Connection::Connection(std::string endpoint, std::string authkey,
                        std::chrono::milliseconds connect_timeout, bool frame_macs)
     : endpoint_(std::move(endpoint)),
       authkey_(std::move(authkey)),
-      context_(process_context()),
-      dealer_(*context_, zmq::socket_type::dealer),
       authkey_mac_(authkey_),
-      want_frame_macs_(frame_macs),
-      tcp_(protocol::is_tcp_endpoint(endpoint_)) {
-  if (tcp_) {
-    // tcp is encrypted with CURVE, both keypairs derived from the shared key (protocol/curve.hpp).
-    auto keys = protocol::derive_curve_keys(authkey_);
-    dealer_.set(zmq::sockopt::curve_serverkey, keys.server_public);
-    dealer_.set(zmq::sockopt::curve_publickey, keys.client_public);
-    dealer_.set(zmq::sockopt::curve_secretkey, keys.client_secret);
-  }
-  // Watched until the handshake settles, so that a failure says why (see HandshakeWatch).
-  HandshakeWatch watch(*context_, dealer_);
-  // immediate: queue nothing for a peer that is not connected, so no stale handshake frame is
-  // delivered to a daemon that comes up later.
-  dealer_.set(zmq::sockopt::immediate, 1);
-  dealer_.set(zmq::sockopt::linger, 200);
-  dealer_.set(zmq::sockopt::reconnect_ivl, 100);
-  dealer_.set(zmq::sockopt::reconnect_ivl_max, 2000);
-  // Unbounded on our side: replies to async calls nobody waits for yet pile up here rather than
-  // at the daemon, whose ROUTER would drop them once our pipe is full.
-  dealer_.set(zmq::sockopt::rcvhwm, 0);
-  try {
-    dealer_.connect(endpoint_);
-  } catch (const zmq::error_t& e) {
-    throw ConnectionError("cannot connect to " + endpoint_ + ": " + e.what());
-  }
+      want_frame_macs_(frame_macs) {
+  transport_ = open_transport(endpoint_, authkey_);
   // The last resource taken before the threads start: members release the rest if this throws.
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw ConnectionError(std::string("eventfd: ") + std::strerror(errno));
@@ -121,15 +61,19 @@ Connection::Connection(std::string endpoint, std::string authkey,
   background_ = std::thread([this] { background(); });
   std::unique_lock lock(mu_);
   auto give_up = Clock::now() + connect_timeout;
-  while (state_ == State::connecting && Clock::now() < give_up && !watch.refused()) {
+  // The transport's watch runs beside the pump (ZeroMQ: a monitor socket of its own).
+  while (state_ == State::connecting && Clock::now() < give_up && !transport_->refused()) {
     state_cv_.wait_until(lock, std::min(give_up, Clock::now() + std::chrono::milliseconds(50)));
-    watch.read();
+    transport_->watch();
   }
-  if (state_ == State::established) return;
+  if (state_ == State::established) {
+    transport_->watch_done();
+    return;
+  }
   bool settled = state_ != State::connecting;
   std::string kind = settled ? fatal_kind_ : std::string("ConnectionError");
-  std::string message = settled ? fatal_message_ : watch.explain(endpoint_, connect_timeout);
-  if (!settled && watch.refused()) kind = "AuthenticationError";
+  std::string message = settled ? fatal_message_ : transport_->explain(connect_timeout);
+  if (!settled && transport_->refused()) kind = "AuthenticationError";
   stop_ = true;
   background_cv_.notify_one();
   lock.unlock();
@@ -366,30 +310,11 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
 }
 
 bool Connection::send_raw(std::string frame) {
-  // dontwait: with `immediate`, a send while disconnected fails instead of queueing; the handshake
-  // timer retries, and unanswered calls are resent on the next session. A failed send counts as
-  // sent for the heartbeat timer, which would otherwise spin.
+  // A send while disconnected fails rather than queue (the handshake timer retries, and
+  // unanswered calls are resent on the next session). A failed send counts as sent for the
+  // heartbeat timer, which would otherwise spin.
   last_sent_ = Clock::now();
-  if (!tcp_ || frame.size() <= protocol::kWirePartSize) {
-    zmq::message_t msg = protocol::frame_message(std::move(frame));
-    return retry_eintr([&] { return dealer_.send(msg, zmq::send_flags::dontwait); }).has_value();
-  }
-  // In parts, which share the frame rather than copy it: ZeroMQ frees it with the last part.
-  auto shared = std::make_shared<std::string>(std::move(frame));
-  for (std::size_t off = 0; off < shared->size(); off += protocol::kWirePartSize) {
-    std::size_t len = std::min(protocol::kWirePartSize, shared->size() - off);
-    auto hold = std::make_unique<std::shared_ptr<std::string>>(shared);
-    zmq::message_t part(
-        shared->data() + off, len,
-        [](void*, void* h) { delete static_cast<std::shared_ptr<std::string>*>(h); }, hold.get());
-    (void)hold.release();
-    bool last = off + len == shared->size();
-    auto flags =
-        last ? zmq::send_flags::dontwait : zmq::send_flags::dontwait | zmq::send_flags::sndmore;
-    // ZeroMQ takes a message's parts all or none: only the first can fail (not connected).
-    if (!retry_eintr([&] { return dealer_.send(part, flags); })) return false;
-  }
-  return true;
+  return transport_->send(std::move(frame));
 }
 
 bool Connection::send_sealed(std::string frame) {
@@ -451,29 +376,35 @@ void Connection::background() {
     flush_outbox();
     if (send_sealed(server_request("server.bye"))) await_bye();
   }
-  dealer_.close();
+  transport_->close();
 }
 
 void Connection::await_bye() {
-  // The context is the process's and outlives this socket, so closing the socket does not wait for
-  // the goodbye to leave (linger applies when a context ends), and a process that exits next would
-  // lose it. The daemon answers frames in order: any reply from now on means it has the goodbye.
+  // The ZeroMQ context is the process's and outlives this socket, so closing the socket does not
+  // wait for the goodbye to leave (linger applies when a context ends), and a process that exits
+  // next would lose it. The daemon answers frames in order: any reply from now on means it has
+  // the goodbye.
   auto until = Clock::now() + std::chrono::milliseconds(500);
   try {
     while (Clock::now() < until) {
-      if (retry_eintr([&] { return dealer_.get(zmq::sockopt::events); }) & ZMQ_POLLIN) {
-        zmq::message_t msg;
-        while (retry_eintr([&] { return dealer_.recv(msg, zmq::recv_flags::dontwait); })) {
-          auto h = protocol::read_header(std::string_view(msg.data<char>(), msg.size()));
+      if (transport_->ready()) {
+        while (auto f = transport_->receive()) {
+          auto h = protocol::read_header(f->bytes());
           if (h && h->type == FrameType::reply && h->session == session_) return;
         }
         continue;
       }
+      if (transport_->take_dropped() || transport_->fd() < 0) return;
       auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-      pollfd fd{dealer_.get(zmq::sockopt::fd), POLLIN, 0};
+      pollfd fd{transport_->fd(), POLLIN, 0};
       (void)::poll(&fd, 1, static_cast<int>(std::max<long long>(left, 1)));
+      // A stream transport has frames only once read: try whatever arrived.
+      while (auto f = transport_->receive()) {
+        auto h = protocol::read_header(f->bytes());
+        if (h && h->type == FrameType::reply && h->session == session_) return;
+      }
     }
-  } catch (const zmq::error_t&) {
+  } catch (const std::exception&) {
     // The socket is going away regardless.
   }
 }
@@ -488,23 +419,20 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(end - now);
   wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
   // Wait for a frame or a wake-up. zmq_poll would make two poll(2) passes and check the socket's
-  // events twice; instead: one events check (which also runs ZeroMQ's pending commands), and only
-  // when no frame is ready, one poll(2) on the socket's notification fd and the eventfd. The fd is
-  // edge-triggered, which is why the events check must come right before the poll.
-  bool ready = (retry_eintr([&] { return dealer_.get(zmq::sockopt::events); }) & ZMQ_POLLIN) != 0;
-  if (!ready) {
-    pollfd fds[] = {{dealer_.get(zmq::sockopt::fd), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  // events twice; instead: one readiness check (for ZeroMQ an events check, which also runs its
+  // pending commands), and only when no frame is ready, one poll(2) on the transport's fd and
+  // the eventfd. ZeroMQ's fd is edge-triggered, which is why the check comes right before the poll.
+  if (!transport_->ready()) {
+    pollfd fds[] = {{transport_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     if (::poll(fds, 2, static_cast<int>(wait.count())) > 0 && (fds[1].revents & POLLIN)) {
       std::uint64_t n;
       (void)::read(wake_fd_, &n, sizeof n);
     }
   }
-  for (;;) {
-    zmq::message_t msg;
-    if (!retry_eintr([&] { return dealer_.recv(msg, zmq::recv_flags::dontwait); })) break;
-    if (msg.more()) continue;  // we never expect multipart; skip extra parts
-    on_frame(msg);
-  }
+  while (auto frame = transport_->receive())
+    on_frame(*frame);
+  // The daemon closed a stream connection: what was sent on it will not be answered.
+  if (transport_->take_dropped()) connection_lost();
   now = Clock::now();
   if (linked()) {
     flush_outbox();
@@ -591,8 +519,8 @@ void Connection::connection_lost() {
   start_handshake();
 }
 
-void Connection::on_frame(zmq::message_t& msg) {
-  std::string_view frame(msg.data<char>(), msg.size());
+void Connection::on_frame(InFrame& msg) {
+  std::string_view frame = msg.bytes();
   auto h = protocol::read_header(frame);
   if (!h || h->version != protocol::kProtocolVersion ||
       h->direction != protocol::Direction::to_client)
@@ -612,7 +540,7 @@ void Connection::on_frame(zmq::message_t& msg) {
   }
 }
 
-void Connection::on_reply(std::string_view frame, zmq::message_t& msg) {
+void Connection::on_reply(std::string_view frame, InFrame& msg) {
   auto h = protocol::read_header(frame);
   if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
   if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
@@ -620,18 +548,14 @@ void Connection::on_reply(std::string_view frame, zmq::message_t& msg) {
   in_seq_ = h->seq;
   // The frame's replies share one zone. A large frame's zone also owns the message, and their
   // strings and bins are referenced in it rather than copied (a 1 MiB value is copied once less).
-  // A small frame is copied into the zone: its message shares ZeroMQ's 8 KiB receive buffer, which
-  // it would keep alive for as long as any of its replies is unread.
+  // A small frame is copied into the zone: its message shares ZeroMQ's 8 KiB receive buffer (or
+  // lies in the unix transport's), which it would keep alive for as long as any reply is unread.
   std::string_view payload = protocol::session_payload(frame, frame_macs_);
   auto zone = std::make_shared<msgpack::zone>(protocol::zone_chunk_for(payload.size()));
   bool reference = payload.size() >= protocol::kZeroCopyMin;
   if (reference) {
-    // Moved to the heap, where the zone frees it. A message this large keeps its data in a block
-    // of its own (only messages of up to 33 bytes live inside the message object), so `frame`
-    // stays valid across the move.
-    auto owned = std::make_unique<zmq::message_t>(std::move(msg));
-    zone->push_finalizer([](void* m) { delete static_cast<zmq::message_t*>(m); }, owned.get());
-    (void)owned.release();
+    msg.give_to(*zone);  // the bytes stay where they are
+    payload = protocol::session_payload(msg.bytes(), frame_macs_);
   }
   protocol::PayloadReader reader(payload, reference);
   try {

@@ -1,9 +1,10 @@
-// One client connection to syncmgrd: a DEALER socket driven by whichever thread needs it.
+// One client connection to syncmgrd: a transport (transport.hpp: a ZeroMQ DEALER, or a unix://
+// stream) driven by whichever thread needs it.
 //
-// The socket has one driver at a time (the "pump", `pumping_`): a thread waiting for its own reply
-// drives it itself, so a synchronous call costs no client-side thread switch (the reply wakes the
-// caller straight from zmq_poll). Threads that find the pump taken queue their request, wake the
-// pump through an eventfd and sleep on their call's condition variable; the pump sends their
+// The transport has one driver at a time (the "pump", `pumping_`): a thread waiting for its own
+// reply drives it itself, so a synchronous call costs no client-side thread switch (the reply wakes
+// the caller straight from its poll(2)). Threads that find the pump taken queue their request, wake
+// the pump through an eventfd and sleep on their call's condition variable; the pump sends their
 // requests coalesced into one frame and hands their replies over. When the pump's own call is done
 // it hands the socket to a waiting thread. A background thread drives it only when nobody else
 // does and there is work: the handshake, heartbeats (every third of the session timeout), frames
@@ -26,6 +27,7 @@
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
+#include "client/transport.hpp"
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
 #include "syncmgr/future.hpp"
@@ -50,32 +52,6 @@ struct PendingCall {
   ReplyRef reply;
   std::string error_kind;  // set when the call failed locally (connection lost, ...)
   std::string error_message;
-};
-
-/// Reads the socket's ZeroMQ events while a Connection's constructor waits for its first
-/// handshake, so that a failure says why: nothing listening, or a peer that refused the encrypted
-/// (CURVE) handshake because its key differs, which on tcp happens before any frame of ours.
-class HandshakeWatch {
- public:
-  HandshakeWatch(zmq::context_t& ctx, zmq::socket_t& socket);
-  /// Stops the watch. libzmq sends monitor events blocking, from its I/O thread: a monitor left
-  /// running without a reader would stall the connection at its next event.
-  ~HandshakeWatch();
-  HandshakeWatch(const HandshakeWatch&) = delete;
-  HandshakeWatch& operator=(const HandshakeWatch&) = delete;
-  /// Takes the events that arrived (never blocks).
-  void read();
-  /// ZeroMQ handshakes failed twice: the daemon will not take this key.
-  bool refused() const { return failed_ >= 2; }
-  std::string explain(const std::string& endpoint, std::chrono::milliseconds waited) const;
-
- private:
-  zmq::socket_t& socket_;
-  std::optional<zmq::socket_t> monitor_;
-  bool watching_ = false;
-  int connected_ = 0;
-  int failed_ = 0;
-  bool in_handshake_ = false;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -134,13 +110,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void pump_once(std::optional<Clock::time_point> limit);
   bool linked() const { return session_mac_.has_value() && !awaiting_welcome_; }
   void start_handshake();
-  void on_frame(zmq::message_t& msg);
+  void on_frame(InFrame& msg);
   void on_refused(const protocol::Header& h, std::string_view frame);
   void on_challenge(const protocol::Header& h, std::string_view frame);
   void on_welcome(const protocol::Header& h, std::string_view frame);
-  void on_reply(std::string_view frame, zmq::message_t& msg);
+  void on_reply(std::string_view frame, InFrame& msg);
   void flush_outbox();
-  /// Sends one frame (on tcp in parts of at most kWirePartSize: protocol/curve.hpp).
+  /// Sends one frame through the transport.
   bool send_raw(std::string frame);
   /// Seals and sends `frame`: header room || payload (see flush_outbox). False if not sent.
   bool send_sealed(std::string frame);
@@ -177,8 +153,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int wake_fd_ = -1;
 
   // The pump's: touched only by the thread that holds pumping_ (mu_ orders the hand-overs).
-  std::shared_ptr<zmq::context_t> context_;  // the process's (process_context in the .cpp)
-  zmq::socket_t dealer_;
+  std::unique_ptr<Transport> transport_;
   protocol::Hmac authkey_mac_;
   std::optional<protocol::Hmac> session_mac_;
   std::uint64_t session_ = 0;
@@ -190,7 +165,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool awaiting_welcome_ = false;
   bool ever_established_ = false;  // a later handshake that fails is not the end of the connection
   const bool want_frame_macs_;
-  const bool tcp_;          // CURVE-encrypted, frames sent in parts
   bool frame_macs_ = true;  // as the welcome settled it
   Clock::time_point handshake_deadline_;
   std::chrono::milliseconds session_timeout_{10000};

@@ -2,7 +2,7 @@
 // process.
 //
 // The daemon is spawned with its key on an inherited pipe (never in argv, the environment or a
-// file), an ipc socket in a new 0700 directory, and --owner-pid so that it exits once this process
+// file), a unix:// socket in a new 0700 directory, and --owner-pid so that it exits once this process
 // is gone, however it ended. It removes its directory at exit; the owning Manager stops it (and
 // waits) when destroyed. A fork()ed child's copy of the Manager never stops it: only the process
 // that started it does.
@@ -115,7 +115,7 @@ Manager Manager::start(StartOptions options) {
   std::string timeout = std::to_string(static_cast<double>(options.session_timeout.count()) / 1000);
   std::vector<std::string> args = {path,
                                    "--bind",
-                                   "ipc://" + dir + "/sock",
+                                   "unix://" + dir + "/sock",
                                    "--authkey-fd",
                                    "3",
                                    "--ready-file",
@@ -168,7 +168,7 @@ Manager Manager::start(StartOptions options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   Options o;
-  o.endpoint = "ipc://" + dir + "/sock";
+  o.endpoint = "unix://" + dir + "/sock";
   o.authkey = key;
   Manager m(o);
   m.owned_ = std::move(owned);

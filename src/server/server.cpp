@@ -1,4 +1,4 @@
-// The event loop, frame verification and request dispatch.
+// Frame verification and request dispatch (the loop and the transports' intake are in loop.cpp).
 //
 // Order of checks for a frame: header well-formed, protocol version, direction, size; then by type:
 // handshake frames go to the session table; request frames must name a live session, carry a valid
@@ -6,16 +6,17 @@
 // request in it checked in the command table's fixed order before its handler runs.
 #include "server/server.hpp"
 
-#include <sys/signalfd.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <thread>
+#include <cstring>
 
 #include "protocol/message.hpp"
+#include "protocol/unix_stream.hpp"
 #include "protocol/zmq_frame.hpp"
 #include "server/log.hpp"
 #include "syncmgr/errors.hpp"
@@ -69,7 +70,9 @@ Server::Server(ServerOptions options)
                 !options_.require_frame_macs),
       curve_(protocol::derive_curve_keys(options_.authkey)),
       context_(seed_routing_ids()),
-      router_(context_, zmq::socket_type::router) {
+      router_(context_, zmq::socket_type::router),
+      epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll: ") + std::strerror(errno));
   gate_ = std::make_unique<Gate>(context_, router_, protocol::z85_decode_key(curve_.client_public));
   // Freeing or removing an object ends the calls parked on it (blocking.hpp).
   registry_.on_gone([this](const Object& obj, bool removed) {
@@ -90,6 +93,14 @@ Server::Server(ServerOptions options)
   // limit and this hard cap reach us and get a ProtocolError reply.
   std::int64_t hard_cap = static_cast<std::int64_t>(options_.max_message_size) * 2 + 65536;
   for (const auto& ep : options_.binds) {
+    if (protocol::unix_path(ep)) {
+      // Served by this thread's own epoll (unix_links.hpp), not by ZeroMQ.
+      if (!unix_)
+        unix_ = std::make_unique<UnixLinks>(epoll_fd_, static_cast<UnixLinks::Sink&>(*this),
+                                            frame_limit(), options_.socket_mode);
+      endpoints_.push_back(unix_->bind(ep));
+      continue;
+    }
     // Options are taken by each endpoint when it is bound, so tcp and ipc endpoints differ:
     bool tcp = protocol::is_tcp_endpoint(ep);
     router_.set(zmq::sockopt::curve_server, tcp);  // tcp: CURVE; ipc: NULL, checked by uid
@@ -100,8 +111,8 @@ Server::Server(ServerOptions options)
         zmq::sockopt::maxmsgsize,
         tcp ? static_cast<std::int64_t>(protocol::kWirePartSize + protocol::kWirePartOverhead)
             : hard_cap);
-    // An ipc socket file is created 0600: no other user can connect to it at all.
-    mode_t old_mask = ::umask(0177);
+    // An ipc socket file is created 0600 (or --socket-mode): no other user can connect to it.
+    mode_t old_mask = ::umask(static_cast<mode_t>(~options_.socket_mode & 0777));
     try {
       router_.bind(ep);
     } catch (const zmq::error_t& e) {
@@ -113,118 +124,9 @@ Server::Server(ServerOptions options)
   }
 }
 
-Server::~Server() = default;
-
-void Server::run(int stop_fd) {
-  for (const auto& ep : endpoints_)
-    SYNCMGR_LOG(info, "listening on %s", ep.c_str());
-  // The loop waits in the router's own blocking recv (ZMQ_RCVTIMEO set to the next timer), not in
-  // zmq_poll: zmq_poll makes two poll(2) passes and an event check per socket on every call, about
-  // five system calls per request more on the hot path (counted with strace). The signalfd is
-  // therefore not polled but read without blocking at least every kStopCheck, so a signal stops
-  // the daemon within that much time.
-  constexpr auto kStopCheck = std::chrono::milliseconds(100);
-  auto tick_every = std::clamp(options_.session_timeout / 4, std::chrono::milliseconds(10),
-                               std::chrono::milliseconds(1000));
-  auto next_tick = Clock::now() + tick_every;
-  auto next_stop_check = Clock::now();
-  int rcvtimeo = -2;  // what the socket has now (-1: wait forever)
-  auto pass_end = Clock::now();
-  while (!shutdown_) {
-    auto now = Clock::now();
-    if ((stop_fd >= 0 || options_.owner_pid != 0) && now >= next_stop_check) {
-      signalfd_siginfo info{};
-      if (stop_fd >= 0 && ::read(stop_fd, &info, sizeof info) > 0) {
-        SYNCMGR_LOG(info, "received signal %u, shutting down", info.ssi_signo);
-        break;
-      }
-      // An orphan is re-parented: the owner that started this daemon for itself is gone.
-      if (options_.owner_pid != 0 && ::getppid() != options_.owner_pid) {
-        SYNCMGR_LOG(info, "owner process %d is gone, shutting down",
-                    static_cast<int>(options_.owner_pid));
-        break;
-      }
-      next_stop_check = now + kStopCheck;
-    }
-    auto wake_at = std::min(next_tick, blocking_.next_deadline());
-    if (stop_fd >= 0 || options_.owner_pid != 0) wake_at = std::min(wake_at, next_stop_check);
-    // Rounded up: a wait rounded down to 0 ms would spin until the deadline.
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now).count();
-    int timeout = static_cast<int>(std::clamp<std::int64_t>(wait, 0, 1000));
-    if (timeout != rcvtimeo) {
-      router_.set(zmq::sockopt::rcvtimeo, timeout);
-      rcvtimeo = timeout;
-    }
-    // Then drain what is queued, a bounded batch at a time, so timers still run under load.
-    auto flags = zmq::recv_flags::none;
-    for (int i = 0; i < 1024 && !shutdown_; ++i, flags = zmq::recv_flags::dontwait) {
-      zmq::message_t routing, frame;
-      try {
-        if (!router_.recv(routing, flags)) break;
-      } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) break;
-        throw;
-      }
-      if (!routing.more()) continue;  // ROUTER always prepends the identity; be defensive
-      (void)router_.recv(frame, zmq::recv_flags::none);
-      on_parts(routing, frame);
-    }
-    now = Clock::now();
-    // Longer since the last pass than the wait asked for: the daemon itself stalled (stopped,
-    // swapped out, starved of CPU). Its clients' frames of that time may still sit in socket
-    // buffers, so nobody is judged silent until they have had a moment to be read (issue 10 #11).
-    auto overdue = now - pass_end - std::chrono::milliseconds(timeout);
-    if (overdue > kStallThreshold) {
-      auto grace = std::max<Clock::duration>(tick_every, kStallThreshold);
-      if (expire_not_before_ < now + grace) expire_not_before_ = now + grace;
-      if (stall_log_.allow())
-        SYNCMGR_LOG(warn, "the loop stalled for %.1f s; no session expires for the next %.1f s",
-                    std::chrono::duration<double>(overdue).count(),
-                    std::chrono::duration<double>(grace).count());
-    }
-    blocking_.expire(now);
-    if (now >= next_tick) {
-      tick(now);
-      next_tick = now + tick_every;
-    }
-    pass_end = Clock::now();
-  }
-  if (shutdown_) {
-    // The reply to server.shutdown was queued just now. ZeroMQ's linger keeps queued frames only
-    // once its I/O thread has taken them from the socket; closing at once can drop this one
-    // (seen under load with libzmq 4.3.4), so give the I/O thread a moment first.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  SYNCMGR_LOG(info, "stopped: %zu sessions, %zu objects, %llu ops served", sessions_.size(),
-              registry_.size(), static_cast<unsigned long long>(ops_total_));
-}
-
-void Server::tick(Clock::time_point now) {
-  auto idle = sessions_.expire(now);
-  if (now >= expire_not_before_)
-    for (auto id : idle)
-      end_session(id, "expired (no frame within the session timeout)");
-  if (now - rate_window_start_ >= std::chrono::seconds(1)) {
-    double secs = std::chrono::duration<double>(now - rate_window_start_).count();
-    ops_per_second_ = static_cast<double>(ops_total_ - ops_at_window_start_) / secs;
-    ops_at_window_start_ = ops_total_;
-    rate_window_start_ = now;
-  }
-}
-
-void Server::send_frame(const std::string& routing_id, std::string frame) {
-  send_message(routing_id, protocol::frame_message(std::move(frame)));
-}
-
-void Server::send_frame(const std::string& routing_id, msgpack::sbuffer&& frame) {
-  send_message(routing_id, protocol::frame_message(std::move(frame)));
-}
-
-void Server::send_message(const std::string& routing_id, zmq::message_t body) {
-  // dontwait: a peer that is gone or not reading loses its frame; the loop never waits for it.
-  zmq::message_t id(routing_id.data(), routing_id.size());
-  if (!router_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
-  (void)router_.send(body, zmq::send_flags::dontwait);
+Server::~Server() {
+  unix_.reset();  // its sockets leave the epoll set before it closes
+  ::close(epoll_fd_);
 }
 
 void Server::end_session(std::uint64_t id, const char* why) {
@@ -247,31 +149,6 @@ void Server::end_session(std::uint64_t id, const char* why) {
   blocking_.process();
 }
 
-void Server::on_parts(zmq::message_t& routing, zmq::message_t& first) {
-  std::string routing_id(routing.data<char>(), routing.size());
-  std::string_view conn = Gate::connection_of(first);
-  if (!first.more())
-    return on_message(routing_id, conn, first, std::string_view(first.data<char>(), first.size()));
-  // A frame in parts (tcp): joined, up to the largest frame accepted; the rest is drained unread.
-  std::size_t limit = options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize;
-  std::string joined(first.data<char>(), first.size());
-  bool over = false;
-  zmq::message_t part;
-  do {
-    (void)router_.recv(part, zmq::recv_flags::none);
-    over = over || joined.size() + part.size() > limit;
-    if (!over) joined.append(part.data<char>(), part.size());
-  } while (part.more());
-  if (over) {
-    ++rejected_frames_;
-    auto h = protocol::read_header(joined);
-    return refuse(
-        routing_id, conn, h ? h->session : 0, err::protocol,
-        "message exceeds the limit of " + std::to_string(options_.max_message_size) + " bytes");
-  }
-  on_message(routing_id, conn, first, joined);
-}
-
 void Server::refuse(const std::string& routing_id, std::string_view conn, std::uint64_t session,
                     std::string_view kind, std::string_view message) {
   // A connection that keeps sending what must be refused gets a bounded number of answers a
@@ -284,10 +161,10 @@ void Server::refuse(const std::string& routing_id, std::string_view conn, std::u
     refusals_window_ = now;
   }
   if (++refusals_[std::string(conn)] > kRefusalsPerMinute) return;
-  send_frame(routing_id, refused_frame(session, kind, message));
+  send_frame(routing_id, conn, refused_frame(session, kind, message));
 }
 
-void Server::on_message(const std::string& routing_id, std::string_view conn, zmq::message_t& meta,
+void Server::on_message(const std::string& routing_id, std::string_view conn, const Origin& from,
                         std::string_view frame) {
   auto header = protocol::read_header(frame);
   if (!header) {
@@ -305,7 +182,7 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, zm
     ++rejected_frames_;
     return refuse(routing_id, conn, 0, err::protocol, "frame has the wrong direction");
   }
-  if (frame.size() > options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize) {
+  if (frame.size() > frame_limit()) {
     ++rejected_frames_;
     return refuse(routing_id, conn, header->session, err::protocol,
                   "message of " + std::to_string(frame.size()) + " bytes exceeds the limit of " +
@@ -314,16 +191,20 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, zm
   switch (header->type) {
     case FrameType::hello: {
       auto ans = sessions_.on_hello(*header, frame, conn);
-      send_frame(routing_id, std::move(ans.frame));
+      send_frame(routing_id, conn, std::move(ans.frame));
       return;
     }
     case FrameType::auth: {
-      auto ans = sessions_.on_auth(*header, frame, routing_id, conn, peer_address(meta));
+      auto ans = sessions_.on_auth(*header, frame, routing_id, conn,
+                                   from.meta != nullptr ? peer_address(*from.meta) : *from.peer);
       // A connection that completes a handshake reads what it is sent (it answered a challenge):
       // its refusal budget starts again, so a client that re-handshakes after each SessionError
       // always hears the next one.
-      if (ans.established != nullptr) refusals_.erase(std::string(conn));
-      send_frame(routing_id, std::move(ans.frame));
+      if (ans.established != nullptr) {
+        refusals_.erase(std::string(conn));
+        if (unix_) unix_->authenticated(conn);
+      }
+      send_frame(routing_id, conn, std::move(ans.frame));
       return;
     }
     case FrameType::request:
@@ -550,7 +431,7 @@ void Server::send_reply_frame(Session& session, protocol::FrameBuilder& frame) {
   Header h{protocol::kProtocolVersion, FrameType::reply, protocol::Direction::to_client, session.id,
            ++session.out_seq};
   frame.seal(session.key, session.frame_macs, h);
-  send_frame(session.routing_id, std::move(frame.buffer()));
+  send_frame(session.routing_id, session.conn, std::move(frame.buffer()));
 }
 
 Reply Server::retry(Waiter& w, bool timed_out) {

@@ -23,6 +23,7 @@
 #include "server/log.hpp"
 #include "server/registry.hpp"
 #include "server/sessions.hpp"
+#include "server/unix_links.hpp"
 
 namespace syncmgr::server {
 
@@ -35,6 +36,8 @@ struct ServerOptions {
   bool require_frame_macs = false;
   /// When not 0: shut down once this process is no longer our parent (it exited or was killed).
   pid_t owner_pid = 0;
+  /// The mode of ipc:// and unix:// socket files.
+  mode_t socket_mode = 0600;
 };
 
 struct ServerStats {
@@ -50,7 +53,7 @@ struct ServerStats {
   std::size_t parked_calls;
 };
 
-class Server : private BlockingHost {
+class Server : private BlockingHost, private UnixLinks::Sink {
  public:
   /// Binds every endpoint; throws std::runtime_error("cannot bind <endpoint>: <reason>").
   explicit Server(ServerOptions options);
@@ -76,12 +79,28 @@ class Server : private BlockingHost {
   Blocking& blocking() { return blocking_; }
 
  private:
+  /// Where a frame came from, for logs: the ZeroMQ message (its peer address is read only when
+  /// needed) or a unix:// connection's description.
+  struct Origin {
+    zmq::message_t* meta = nullptr;
+    const std::string* peer = nullptr;
+  };
+  /// The largest frame accepted: the largest message plus header and tag.
+  std::size_t frame_limit() const {
+    return options_.max_message_size + protocol::kHeaderSize + protocol::kTagSize;
+  }
+  /// Takes what the ROUTER has queued, a bounded batch (loop.cpp).
+  void drain_router();
   /// Receives the rest of a message whose first part is `first` and handles it. On tcp a frame
   /// comes in parts (protocol/curve.hpp): they are joined here.
   void on_parts(zmq::message_t& routing, zmq::message_t& first);
-  /// One frame from the connection `conn` (the gate's id for it; see gate.hpp). `meta` is the
-  /// message it came in, for its properties (peer address).
-  void on_message(const std::string& routing_id, std::string_view conn, zmq::message_t& meta,
+  // UnixLinks::Sink
+  void on_unix_frame(std::string_view conn, const std::string& peer,
+                     std::string_view frame) override;
+  void on_unix_closed(std::string_view conn) override;
+  /// One frame from the connection `conn` (the gate's id for it, see gate.hpp, or a unix://
+  /// connection's; replies to ZeroMQ peers are addressed by `routing_id`).
+  void on_message(const std::string& routing_id, std::string_view conn, const Origin& from,
                   std::string_view frame);
   /// Sends an unsealed refusal, unless this connection has had too many already (a peer that
   /// sends garbage and never reads must not make the daemon queue answers without end).
@@ -89,8 +108,10 @@ class Server : private BlockingHost {
               std::string_view kind, std::string_view message);
   void on_request(Session& session, std::string_view payload);
   void dispatch(Session& session, const msgpack::object& request, msgpack::sbuffer& out);
-  void send_frame(const std::string& routing_id, std::string frame);
-  void send_frame(const std::string& routing_id, msgpack::sbuffer&& frame);
+  /// Sends a frame to connection `conn` (a ZeroMQ one by its routing id). Never waits: a peer that
+  /// is gone or not reading loses it (ZeroMQ), or is disconnected past a limit (unix_links.hpp).
+  void send_frame(const std::string& routing_id, std::string_view conn, std::string frame);
+  void send_frame(const std::string& routing_id, std::string_view conn, msgpack::sbuffer&& frame);
   void send_message(const std::string& routing_id, zmq::message_t body);
   void end_session(std::uint64_t id, const char* why);
   void tick(Clock::time_point now);
@@ -114,6 +135,8 @@ class Server : private BlockingHost {
   zmq::context_t context_;
   zmq::socket_t router_;
   std::unique_ptr<Gate> gate_;  // declared after the socket it watches: stopped before it closes
+  int epoll_fd_;                // the loop waits here: the ROUTER's fd, unix:// sockets, signals
+  std::unique_ptr<UnixLinks> unix_;  // when a unix:// endpoint is bound
   LogLimiter mac_log_, replay_log_, stall_log_;
   std::unordered_map<std::string, std::uint32_t> refusals_;  // per connection, cleared each minute
   Clock::time_point refusals_window_ = Clock::now();

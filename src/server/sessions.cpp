@@ -230,6 +230,16 @@ Session* SessionTable::find(std::uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::uint64_t> SessionTable::connection_closed(std::string_view conn) {
+  if (auto it = pending_of_conn_.find(std::string(conn)); it != pending_of_conn_.end())
+    drop_pending(it->second);
+  // A scan: connections close far less often than frames arrive, and sessions are few.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, session] : sessions_)
+    if (session->conn == conn) ids.push_back(id);
+  return ids;
+}
+
 void SessionTable::close(std::uint64_t id) {
   sessions_.erase(id);
 }

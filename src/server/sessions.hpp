@@ -86,6 +86,9 @@ class SessionTable {
 
   Session* find(std::uint64_t id);
   void close(std::uint64_t id);
+  /// The connection `conn` is gone: drops its handshake in progress and returns the ids of its
+  /// sessions (the caller ends them: bound to that connection, they can never speak again).
+  std::vector<std::uint64_t> connection_closed(std::string_view conn);
   /// Ids of sessions idle past the timeout (the caller ends them); drops stale handshakes.
   std::vector<std::uint64_t> expire(Clock::time_point now);
 

@@ -25,10 +25,12 @@ const char* kUsage =
     "\n"
     "Hosts named shared objects (Namespace, dict, list, Queue, Lock, ...) for syncmgr clients.\n"
     "\n"
-    "  --bind ENDPOINT         listen on ENDPOINT (repeatable): tcp://HOST:PORT, tcp://HOST:*\n"
-    "                          (any free port), ipc:///path. Default tcp://127.0.0.1:50000.\n"
+    "  --bind ENDPOINT         listen on ENDPOINT (repeatable): unix:///path (the fastest on one\n"
+    "                          host), tcp://HOST:PORT, tcp://HOST:* (any free port),\n"
+    "                          ipc:///path (ZeroMQ). Default tcp://127.0.0.1:50000.\n"
     "                          tcp is encrypted (CURVE, keys derived from the shared key); an\n"
-    "                          ipc socket is created 0600 and admits this user's processes\n"
+    "                          unix or ipc socket is created 0600 and admits this user's "
+    "processes\n"
     "                          All interfaces only when asked: --bind tcp://0.0.0.0:50000\n"
     "  --authkey-file FILE     shared key (>= 32 bytes; must not be group/world accessible).\n"
     "                          Default: $SYNCMGR_AUTHKEY_FILE, else a new key is generated into a\n"
@@ -40,6 +42,9 @@ const char* kUsage =
     "  --require-frame-macs    MAC every frame after the handshake too (by default a client may\n"
     "                          ask to skip them: its session is bound to its connection, an ipc\n"
     "                          socket of this user or a CURVE-encrypted tcp connection)\n"
+    "  --socket-mode MODE      mode of unix and ipc socket files, octal (default 0600); with "
+    "group\n"
+    "                          access, the group's processes are admitted too (unix://)\n"
     "  --ready-file FILE       once listening, write the bound endpoints there, one per line\n"
     "  --authkey-fd N          read the key from inherited descriptor N (to its end) instead of\n"
     "                          a file (used by Manager::start())\n"
@@ -183,6 +188,13 @@ int main(int argc, char** argv) {
       opts.session_timeout = std::chrono::milliseconds(static_cast<long long>(secs * 1000));
     } else if (flag == "--require-frame-macs") {
       opts.require_frame_macs = true;
+    } else if (flag == "--socket-mode") {
+      std::string v = value();
+      char* end = nullptr;
+      long mode = std::strtol(v.c_str(), &end, 8);
+      if (end == v.c_str() || *end != '\0' || mode < 0 || mode > 0777 || (mode & 0600) != 0600)
+        die("--socket-mode must be an octal mode between 0600 and 0777 (the owner keeps rw)");
+      opts.socket_mode = static_cast<mode_t>(mode);
     } else if (flag == "--ready-file") {
       ready_file = value();
     } else if (flag == "--log-level") {
@@ -224,8 +236,10 @@ int main(int argc, char** argv) {
     if (generated_key) ::unlink(key_file.c_str());
     if (runtime_dir.empty()) return;
     if (!ready_file.empty()) ::unlink(ready_file.c_str());
-    for (const auto& ep : opts.binds)
+    for (const auto& ep : opts.binds) {
       if (ep.rfind("ipc://", 0) == 0) ::unlink(ep.c_str() + 6);
+      if (ep.rfind("unix://", 0) == 0) ::unlink(ep.c_str() + 7);
+    }
     ::rmdir(runtime_dir.c_str());  // only if empty: never more than this daemon's own files
   };
 

@@ -30,7 +30,7 @@ std::uint64_t request_frames(Manager& m) {
 
 TEST_CASE("async: many calls in flight, results in order, coalesced into few frames") {
   Daemon d;
-  for (const auto& endpoint : {d.tcp(), d.ipc()}) {
+  for (const auto& endpoint : {d.tcp(), d.ipc(), d.unix_socket()}) {
     CAPTURE(endpoint);
     Manager m(d.options(endpoint));
     auto dict = m.dict();
@@ -180,7 +180,7 @@ TEST_CASE("signals: a program taking signals at 5 kHz neither wedges nor fails a
   // (or, in the library's background thread, the process aborted). Reproduced here with async
   // batches, which the background thread sends, and sync calls from several threads.
   Daemon d;
-  for (const auto& ep : {d.ipc(), d.tcp()}) {
+  for (const auto& ep : {d.ipc(), d.tcp(), d.unix_socket()}) {
     CAPTURE(ep);
     int code = testsupport::in_child([&] {
       std::thread watchdog([] {

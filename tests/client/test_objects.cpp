@@ -27,7 +27,7 @@ struct Point {
 };
 
 std::vector<std::string> transports(const Daemon& d) {
-  return {d.tcp(), d.ipc()};
+  return {d.tcp(), d.ipc(), d.unix_socket()};
 }
 
 }  // namespace

@@ -121,7 +121,7 @@ TEST_CASE(
 TEST_CASE(
     "wire: the library keeps to the daemon's message size: over it is refused, a batch split") {
   Daemon d({"--max-message-size", "4K"});
-  for (const auto& ep : {d.tcp(), d.ipc()}) {
+  for (const auto& ep : {d.tcp(), d.ipc(), d.unix_socket()}) {
     CAPTURE(ep);
     Manager m(d.options(ep));
     auto dict = m.dict();

@@ -87,7 +87,7 @@ std::string binary(const std::string& name) {
 Daemon::Daemon(std::vector<std::string> extra, std::pair<unsigned long, unsigned long> open_files)
     : extra_(std::move(extra)), open_files_(open_files) {
   key_file_ = write_key_file(dir_);
-  start({"tcp://127.0.0.1:*", "ipc://" + dir_.file("sock")});
+  start({"tcp://127.0.0.1:*", "ipc://" + dir_.file("sock"), "unix://" + dir_.file("usock")});
 }
 
 void Daemon::start(const std::vector<std::string>& binds) {
@@ -96,6 +96,7 @@ void Daemon::start(const std::vector<std::string>& binds) {
   std::remove(ready.c_str());
   tcp_.clear();
   ipc_.clear();
+  unix_.clear();
   std::vector<std::string> args = {binary("syncmgrd"), "--authkey-file", key_file_, "--ready-file",
                                    ready};
   for (const auto& b : binds) {
@@ -125,8 +126,9 @@ void Daemon::start(const std::vector<std::string>& binds) {
     while (std::getline(in, line)) {
       if (line.rfind("tcp://", 0) == 0) tcp_ = line;
       if (line.rfind("ipc://", 0) == 0) ipc_ = line;
+      if (line.rfind("unix://", 0) == 0) unix_ = line;
     }
-    if (!tcp_.empty() && !ipc_.empty()) return;
+    if (!tcp_.empty() && !ipc_.empty() && !unix_.empty()) return;
     int st;
     if (waitpid(pid_, &st, WNOHANG) == pid_) {
       pid_ = -1;
@@ -155,11 +157,11 @@ void Daemon::kill_now() {
 
 void Daemon::restart() {
   stop();
-  std::string tcp = tcp_, ipc = ipc_;
+  std::string tcp = tcp_, ipc = ipc_, unix_socket = unix_;
   // The same port: a restarted daemon must be found where its clients reconnect.
   for (int attempt = 0;; ++attempt) {
     try {
-      start({tcp, ipc});
+      start({tcp, ipc, unix_socket});
       return;
     } catch (const std::exception&) {
       if (attempt == 50) throw;

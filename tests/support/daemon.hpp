@@ -31,7 +31,8 @@ std::string write_key_file(const TempDir& dir, const std::string& name = "authke
 
 class Daemon {
  public:
-  /// Starts syncmgrd bound to tcp://127.0.0.1:* and an ipc socket in a temp dir, with a fresh key.
+  /// Starts syncmgrd bound to tcp://127.0.0.1:*, an ipc socket and a unix:// socket in a temp dir,
+  /// with a fresh key.
   /// `extra` flags are appended. Throws std::runtime_error if it is not ready within 10 s.
   /// `open_files` (soft, hard), when not 0: the daemon's RLIMIT_NOFILE from its start.
   explicit Daemon(std::vector<std::string> extra = {},
@@ -42,6 +43,7 @@ class Daemon {
 
   const std::string& tcp() const { return tcp_; }
   const std::string& ipc() const { return ipc_; }
+  const std::string& unix_socket() const { return unix_; }
   const std::string& key_file() const { return key_file_; }
   pid_t pid() const { return pid_; }
   /// The daemon's stderr so far.
@@ -72,6 +74,7 @@ class Daemon {
   std::string key_file_;
   std::string tcp_;
   std::string ipc_;
+  std::string unix_;
   pid_t pid_ = -1;
 };
 
