@@ -19,7 +19,7 @@ import weakref
 
 import zmq
 
-from . import _wire
+from . import _transport, _wire
 from .errors import AuthenticationError, ProtocolError, make_error
 
 # Delivery acknowledgement (the ACK flag of request frames). Today's daemon refuses request frames
@@ -32,24 +32,7 @@ CONNECT_POLL = 0.01  # the first hellos, while ZeroMQ is still connecting
 CANCEL_GRACE = 5.0  # how long a caller past its deadline waits for its cancellation's answer
 REMEMBERED_HELLOS = 8
 
-_HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
-
-# One ZeroMQ context per process; a fork()ed child makes its own (the parent's I/O threads do
-# not exist there).
-_context = None
-_context_pid = None
-_context_mu = threading.Lock()
 _live = weakref.WeakSet()
-
-
-def _process_context():
-    global _context, _context_pid
-    with _context_mu:
-        if _context is None or _context_pid != os.getpid():
-            _context = zmq.Context(1)
-            _context_pid = os.getpid()
-        return _context
 
 
 @atexit.register
@@ -76,7 +59,6 @@ class Connection:
         self.pid = os.getpid()
         self._key = key
         self._want_macs = frame_macs
-        self._tcp = endpoint.startswith("tcp://")
         self._ids = itertools.count(1)
         # Shared with callers, under _mu.
         self._mu = threading.Lock()
@@ -105,35 +87,11 @@ class Connection:
         self._session_timeout = 10.0
         self._last_sent = self._last_received = time.monotonic()
         self._handshake_deadline = 0.0
-        self._handshake_failures = 0
 
+        self._transport = _transport.open_transport(endpoint, key)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        sock = _process_context().socket(zmq.DEALER)
-        try:
-            if self._tcp:
-                server_public, client_public, client_secret = _wire.curve_keys(key)
-                sock.curve_serverkey = server_public
-                sock.curve_publickey = client_public
-                sock.curve_secretkey = client_secret
-            # Queue nothing while disconnected: a stale hello must not reach a daemon started later.
-            sock.immediate = 1
-            sock.linger = 200
-            sock.reconnect_ivl = 100
-            sock.reconnect_ivl_max = 2000
-            sock.sndhwm = 0
-            sock.rcvhwm = 0
-            # Watched until the first session, so that a tcp peer refusing our CURVE key (another
-            # key) is reported as such rather than as silence.
-            self._monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | _HANDSHAKE_FAILED)
-            sock.connect(endpoint)
-        except zmq.ZMQError as e:
-            sock.close(0)
-            os.close(self._wake_r)
-            os.close(self._wake_w)
-            raise ConnectionError("cannot connect to %s: %s" % (endpoint, e)) from None
-        self._sock = sock
         self._thread = threading.Thread(target=self._run, name="syncmgr-io", daemon=True)
         self._thread.start()
         _live.add(self)
@@ -143,14 +101,13 @@ class Connection:
         if state == "established":
             return
         if state == "connecting":
-            if self._handshake_failures >= 2:
+            why = self._transport.explain(connect_timeout)
+            if why is None:
                 fatal = AuthenticationError(
                     "syncmgrd at %s refused the encrypted handshake: its key is not this "
                     "client's key" % endpoint)
             else:
-                fatal = ConnectionError(
-                    "no answer from syncmgrd at %s within %g s (is the daemon running, and is "
-                    "this its endpoint?)" % (endpoint, connect_timeout))
+                fatal = ConnectionError(why)
         self.close()
         raise fatal
 
@@ -238,12 +195,9 @@ class Connection:
     # ---- the I/O thread ----
 
     def _run(self):
-        sock = self._sock
         poller = zmq.Poller()
-        poller.register(sock, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
-        if self._monitor is not None:
-            poller.register(self._monitor, zmq.POLLIN)
+        watched = []
         try:
             self._start_handshake()
             while True:
@@ -256,6 +210,14 @@ class Connection:
                 hb = self._session_timeout / 3
                 until = self._last_sent + hb if self._linked else self._handshake_deadline
                 wait = min(max(until - now, 0.0), 1.0)
+                # A unix:// stream's descriptor changes when it reconnects.
+                current = self._transport.pollables()
+                if current != watched:
+                    for obj in watched:
+                        poller.unregister(obj)
+                    for obj in current:
+                        poller.register(obj, zmq.POLLIN)
+                    watched = current
                 events = dict(poller.poll(int(wait * 1000) + 1))
                 if self._wake_r in events:
                     try:
@@ -263,15 +225,19 @@ class Connection:
                             pass
                     except BlockingIOError:
                         pass
-                if self._monitor is not None and self._monitor in events:
-                    self._read_monitor(poller)
-                if sock in events:
-                    while True:
-                        try:
-                            parts = sock.recv_multipart(zmq.NOBLOCK, copy=True)
-                        except zmq.Again:
-                            break
-                        self._on_frame(parts[0] if len(parts) == 1 else b"".join(parts))
+                for obj in watched:
+                    if obj in events:
+                        for frame in self._transport.on_ready(obj):
+                            self._on_frame(frame)
+                if self._transport.take_dropped():
+                    self._connection_lost()
+                if (not self._ever_established and self._transport.handshake_failures >= 2
+                        and self._state == "connecting"):
+                    # tcp: the daemon's ZAP handler refused our CURVE key twice; retrying with
+                    # the same key cannot help.
+                    self._fail_calls(AuthenticationError(
+                        "syncmgrd at %s refused the encrypted handshake: its key is not this "
+                        "client's key" % self.endpoint), True, False)
                 now = time.monotonic()
                 if self._linked:
                     self._flush()
@@ -296,46 +262,14 @@ class Connection:
             self._fail_calls(ConnectionError("the connection to syncmgrd failed: %r" % (e,)),
                              True, False)
         finally:
-            if self._monitor is not None:
-                self._drop_monitor(poller)
-            sock.close(0)
+            self._transport.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
 
-    def _read_monitor(self, poller):
-        from zmq.utils.monitor import recv_monitor_message
-        while True:
-            try:
-                ev = recv_monitor_message(self._monitor, zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            if ev["event"] & _HANDSHAKE_FAILED:
-                self._handshake_failures += 1
-
-    def _drop_monitor(self, poller):
-        poller.unregister(self._monitor)
-        try:
-            self._sock.disable_monitor()
-        except zmq.ZMQError:
-            pass
-        self._monitor.close(0)
-        self._monitor = None
-
     def _send_raw(self, frame):
-        """One frame; on tcp in parts of at most 32 KiB. False when not connected."""
+        """False when not connected."""
         self._last_sent = time.monotonic()
-        try:
-            if not self._tcp or len(frame) <= _wire.WIRE_PART_SIZE:
-                self._sock.send(frame, zmq.NOBLOCK)
-            else:
-                view = memoryview(frame)
-                parts = [view[i:i + _wire.WIRE_PART_SIZE]
-                         for i in range(0, len(frame), _wire.WIRE_PART_SIZE)]
-                # ZeroMQ takes a message's parts all or none: only the first can fail.
-                self._sock.send_multipart(parts, zmq.NOBLOCK)
-            return True
-        except zmq.Again:
-            return False
+        return self._transport.send(frame)
 
     def _send_session(self, bodies):
         """Sends request bodies as one request frame of this session."""
@@ -525,10 +459,17 @@ class Connection:
     def _await_bye(self):
         # The daemon answers frames in order: any reply from now on means it has the goodbye.
         until = time.monotonic() + 0.5
+        poller = zmq.Poller()
+        for obj in self._transport.pollables():
+            poller.register(obj, zmq.POLLIN)
         while time.monotonic() < until:
-            if not self._sock.poll(int((until - time.monotonic()) * 1000) + 1, zmq.POLLIN):
-                continue
-            frame = b"".join(self._sock.recv_multipart())
-            h = _wire.read_header(frame)
-            if h is not None and h[1] == _wire.REPLY and h[4] == self._session:
-                return
+            events = dict(poller.poll(int((until - time.monotonic()) * 1000) + 1))
+            for obj in self._transport.pollables():
+                if obj not in events:
+                    continue
+                for frame in self._transport.on_ready(obj):
+                    h = _wire.read_header(frame)
+                    if h is not None and h[1] == _wire.REPLY and h[4] == self._session:
+                        return
+            if not self._transport.pollables():
+                return  # the connection is gone

@@ -1,5 +1,5 @@
-"""Fixtures: a real syncmgrd from $SYNCMGR_BUILD_DIR on a free tcp port and an ipc socket, with a
-fresh key; the C++ peer program (peer.cpp) next to it; helpers that poll instead of sleeping."""
+"""Fixtures: a real syncmgrd from $SYNCMGR_BUILD_DIR on a free tcp port, an ipc socket and a unix
+socket, with a fresh key; the C++ peer program (peer.cpp) next to it; helpers that poll instead of sleeping."""
 
 import os
 import secrets
@@ -38,16 +38,17 @@ class Daemon:
         os.write(fd, secrets.token_hex(32).encode() + b"\n")
         os.close(fd)
         self.extra = list(extra)
-        self.tcp = self.ipc = None
+        self.tcp = self.ipc = self.unix = None
         self.proc = None
-        self.start("tcp://127.0.0.1:*", "ipc://" + os.path.join(self.dir, "sock"))
+        self.start("tcp://127.0.0.1:*", "ipc://" + os.path.join(self.dir, "sock"),
+                   "unix://" + os.path.join(self.dir, "usock"))
 
-    def start(self, tcp, ipc):
+    def start(self, tcp, ipc, unix):
         ready = os.path.join(self.dir, "ready")
         if os.path.exists(ready):
             os.unlink(ready)
         args = [os.path.join(BUILD, "syncmgrd"), "--authkey-file", self.key_file,
-                "--ready-file", ready, "--bind", tcp, "--bind", ipc] + self.extra
+                "--ready-file", ready, "--bind", tcp, "--bind", ipc, "--bind", unix] + self.extra
         self.log_path = os.path.join(self.dir, "daemon.log")
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stderr=log, stdout=subprocess.DEVNULL)
@@ -59,14 +60,15 @@ class Daemon:
                 lines = open(ready).read().split()
             except FileNotFoundError:
                 return False
-            return lines if len(lines) >= 2 else False
+            return lines if len(lines) >= 3 else False
 
         lines = wait_for(bound, 10, "syncmgrd to be ready")
         self.tcp = next(line for line in lines if line.startswith("tcp://"))
         self.ipc = next(line for line in lines if line.startswith("ipc://"))
+        self.unix = next(line for line in lines if line.startswith("unix://"))
 
     def endpoint(self, transport):
-        return self.tcp if transport == "tcp" else self.ipc
+        return {"tcp": self.tcp, "ipc": self.ipc, "unix": self.unix}[transport]
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -80,11 +82,11 @@ class Daemon:
     def restart(self):
         """Kills it and starts it again on the same endpoints and key."""
         self.kill()
-        tcp, ipc = self.tcp, self.ipc
+        tcp, ipc, unix = self.tcp, self.ipc, self.unix
         end = time.monotonic() + 20
         while True:
             try:
-                self.start(tcp, ipc)
+                self.start(tcp, ipc, unix)
                 return
             except AssertionError:
                 if time.monotonic() > end:  # the port was not free again in time
@@ -121,7 +123,7 @@ def make_daemon(tmp_path):
         d.stop()
 
 
-@pytest.fixture(params=["ipc", "tcp"])
+@pytest.fixture(params=["ipc", "tcp", "unix"])
 def transport(request):
     return request.param
 
