@@ -111,3 +111,29 @@ def test_lock_of_sigkilled_python_client_is_released_after_session_timeout(make_
         child.kill()
         child.wait()
     assert "released" in d.log() or "expired" in d.log()
+
+
+def test_unix_lock_of_killed_parent_is_released_though_its_forked_child_lives(make_daemon):
+    # Over unix:// a connection's end ends its session at once. A fork()ed child that kept its copy
+    # of the parent's socket would keep the parent's session, and its Lock, for as long as it lives.
+    import os
+    import signal
+    d = make_daemon("--session-timeout", "120")
+    child = python_child("import os\nlock = mgr.Lock('fork')\nlock.acquire()\n"
+                         "pid = os.fork()\n"
+                         "if pid == 0:\n    time.sleep(600)\n    os._exit(0)\n"
+                         "print(pid, flush=True)\ntime.sleep(600)\n", d, "unix")
+    grandchild = None
+    try:
+        grandchild = int(child.stdout.readline())
+        assert peer(d, "unix", "acquire", "fork", "0").returncode == 3
+        child.kill()
+        child.wait()
+        # Far below the session timeout: the session ended with the connection.
+        r = peer(d, "unix", "acquire", "fork", "60")
+        assert r.returncode == 0, r.stderr
+    finally:
+        child.kill()
+        child.wait()
+        if grandchild is not None:
+            os.kill(grandchild, signal.SIGKILL)
