@@ -1,13 +1,14 @@
 """One session with syncmgrd: handshake, frames, heartbeats, reconnection (docs/PROTOCOL.md).
 
-A ZeroMQ socket must not be used by two threads, and a session needs heartbeats even while the
-program does nothing (an idle process holding a Lock would otherwise lose it after the session
-timeout), so one background I/O thread owns the socket. Callers, from any number of threads, queue
-their packed request and wait on an Event; the I/O thread sends what is queued (several requests
-in one frame when they queue up together), reads the replies and hands each to its caller by id.
-It also sends the heartbeats, notices a lost session and handshakes again.
+The transport (a ZeroMQ socket, or a unix:// stream) has one driver at a time: the thread that
+holds `_driving` sends what is queued, polls, reads every frame, hands each reply to its caller by
+id, and keeps the timers (heartbeats, handshake retries, liveness). A thread waiting for its own
+reply drives itself when nobody else does, so a call costs no hand-off between threads (the
+reply wakes the caller straight from its poll); threads that find a driver queue their request,
+wake it through a pipe and sleep until their reply comes or the driver lets go. A background
+thread drives only when nobody else does and something is due: the handshake, a heartbeat (also
+while the program is idle, so an idle process keeps its Locks), requests queued by finalizers.
 """
-
 import atexit
 import collections
 import hmac
@@ -45,12 +46,19 @@ def _close_all():
 
 
 class _Call:
-    __slots__ = ("event", "reply", "error")
+    __slots__ = ("event", "reply", "error", "cv")
 
     def __init__(self):
         self.event = threading.Event()
         self.reply = None  # the reply array
         self.error = None  # an exception, when the call failed locally
+        self.cv = None  # while its caller sleeps (on the connection's _mu): woken alone
+
+    def finish(self):
+        """Under the connection's _mu."""
+        self.event.set()
+        if self.cv is not None:
+            self.cv.notify()
 
 
 class Connection:
@@ -88,11 +96,19 @@ class Connection:
         self._last_sent = self._last_received = time.monotonic()
         self._handshake_deadline = 0.0
 
+        self._driving = False  # a thread drives the transport (see the module's comment)
+        self._sleepers = set()  # calls whose callers sleep while another thread drives
+        self._next_timer = 0.0  # when the background thread looks in next
+        self._bg_cv = threading.Condition(self._mu)
+
         self._transport = _transport.open_transport(endpoint, key)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._thread = threading.Thread(target=self._run, name="syncmgr-io", daemon=True)
+        self._poller = zmq.Poller()
+        self._poller.register(self._wake_r, zmq.POLLIN)
+        self._watched = []
+        self._thread = threading.Thread(target=self._background, name="syncmgr-io", daemon=True)
         self._thread.start()
         _live.add(self)
         with self._mu:
@@ -122,12 +138,14 @@ class Connection:
         """
         call_id = next(self._ids)
         call = _Call()
-        self._submit(call_id, [call_id, op, target, args], call)
+        self._submit(call_id, _wire.pack([call_id, op, target, args]), call)
         try:
-            answered = call.event.wait(deadline)
+            answered = self._wait(call, None if deadline is None else time.monotonic() + deadline)
             if not answered and cancellable:
-                self.post("server.cancel", None, [call_id])
-                answered = call.event.wait(CANCEL_GRACE)
+                cancel_id = next(self._ids)
+                self._submit(cancel_id, _wire.pack([cancel_id, "server.cancel", None, [call_id]]),
+                             None)
+                answered = self._wait(call, time.monotonic() + CANCEL_GRACE)
         except BaseException:
             # Interrupted (KeyboardInterrupt): end a parked call rather than leave it waiting.
             if cancellable:
@@ -154,7 +172,8 @@ class Connection:
     def post(self, op, target, args):
         """Queues a request whose reply nobody waits for. Takes no lock: it is called from
         finalizers (a temporary's last proxy), which may run in any thread at any allocation,
-        also in one that holds _mu."""
+        also in one that holds _mu. It leaves with the next frame (the next call, or the
+        background thread's next look, a heartbeat interval at most)."""
         call_id = next(self._ids)
         try:
             self._posted.append((call_id, _wire.pack([call_id, op, target, args])))
@@ -162,24 +181,84 @@ class Connection:
             return
         self._wake()
 
-    def _submit(self, call_id, request, call):
-        body = _wire.pack(request)  # TypeError/OverflowError here: nothing was sent
+    def _submit(self, call_id, body, call):
+        # body: packed by the caller (TypeError/OverflowError there: nothing was sent).
         with self._mu:
             if self._state == "failed":
                 raise self._fatal
             if len(body) > self._max_message_size:
-                raise ProtocolError("%s: request of %d bytes exceeds the daemon's limit of %d"
-                                    % (request[1], len(body), self._max_message_size))
+                raise ProtocolError("request of %d bytes exceeds the daemon's limit of %d"
+                                    % (len(body), self._max_message_size))
             if call is not None:
                 self._calls[call_id] = call
             self._outbox.append((call_id, body))
-        self._wake()
+            driving = self._driving
+            if call is None and not driving:
+                self._bg_cv.notify()
+        if driving:
+            self._wake()  # the driver's poll returns and sends it
+
+    def _wait(self, call, end):
+        """Waits for the call's reply until `end` (monotonic; None: no limit), driving the
+        transport whenever nobody else does. True when answered."""
+        mu = self._mu
+        mu.acquire()
+        try:
+            while not call.event.is_set():
+                now = time.monotonic()
+                if end is not None and now >= end:
+                    return False
+                if self._driving:
+                    # Woken alone: by the driver when it hands out this reply, or lets go.
+                    if call.cv is None:
+                        call.cv = threading.Condition(mu)
+                    self._sleepers.add(call)
+                    try:
+                        call.cv.wait(1.0 if end is None else min(end - now, 1.0))
+                    finally:
+                        self._sleepers.discard(call)
+                    continue
+                self._driving = True
+                mu.release()
+                try:
+                    while not call.event.is_set():
+                        now = time.monotonic()
+                        if end is not None and now >= end:
+                            break
+                        limit = self._timer() - now
+                        if end is not None:
+                            limit = min(limit, end - now)
+                        self._round(min(max(limit, 0.0), 1.0))
+                finally:
+                    mu.acquire()
+                    self._let_go()
+            return True
+        finally:
+            mu.release()
+
+    def _let_go(self):
+        """The driver lets go (_mu held): a waiting caller takes over, else the background
+        thread when something is due."""
+        self._driving = False
+        self._next_timer = self._timer()
+        for call in self._sleepers:
+            if not call.event.is_set():
+                call.cv.notify()  # it takes over
+                return
+        if self._outbox or self._posted or not self._linked or self._stop:
+            self._bg_cv.notify()
+
+    def _timer(self):
+        """When the driver must look in next: the heartbeat or the handshake retry."""
+        if self._linked:
+            return self._last_sent + self._session_timeout / 3
+        return self._handshake_deadline
 
     def _wake(self):
         try:
             os.write(self._wake_w, b"\0")
         except (BlockingIOError, OSError):
-            pass  # the pipe is full (the I/O thread will look anyway) or closed
+            pass  # the pipe is full (the driver will look anyway) or closed
 
     def close(self):
         """Ends the session (server.bye) and stops the I/O thread. Idempotent."""
@@ -187,73 +266,50 @@ class Connection:
             if self._stop:
                 return
             self._stop = True
+            self._bg_cv.notify()
+        # Calls in flight fail (a driver among them stops driving), new ones are refused; then
+        # the background thread says goodbye.
+        self._fail_calls(ConnectionError("the Manager was closed"), fatal=True, sent_only=False)
         self._wake()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(5)
-        self._fail_calls(ConnectionError("the Manager was closed"), fatal=True, sent_only=False)
 
-    # ---- the I/O thread ----
+    # ---- the driver ----
 
-    def _run(self):
-        poller = zmq.Poller()
-        poller.register(self._wake_r, zmq.POLLIN)
-        watched = []
+    def _background(self):
+        mu = self._mu
         try:
+            with mu:
+                self._driving = True
             self._start_handshake()
+            with mu:
+                self._let_go()
             while True:
-                with self._mu:
-                    if self._stop:
-                        break
-                now = time.monotonic()
-                if self._linked:
-                    self._flush()
-                hb = self._session_timeout / 3
-                until = self._last_sent + hb if self._linked else self._handshake_deadline
-                wait = min(max(until - now, 0.0), 1.0)
-                # A unix:// stream's descriptor changes when it reconnects.
-                current = self._transport.pollables()
-                if current != watched:
-                    for obj in watched:
-                        poller.unregister(obj)
-                    for obj in current:
-                        poller.register(obj, zmq.POLLIN)
-                    watched = current
-                events = dict(poller.poll(int(wait * 1000) + 1))
-                if self._wake_r in events:
-                    try:
-                        while os.read(self._wake_r, 4096):
-                            pass
-                    except BlockingIOError:
-                        pass
-                for obj in watched:
-                    if obj in events:
-                        for frame in self._transport.on_ready(obj):
-                            self._on_frame(frame)
-                if self._transport.take_dropped():
-                    self._connection_lost()
-                if (not self._ever_established and self._transport.handshake_failures >= 2
-                        and self._state == "connecting"):
-                    # tcp: the daemon's ZAP handler refused our CURVE key twice; retrying with
-                    # the same key cannot help.
-                    self._fail_calls(AuthenticationError(
-                        "syncmgrd at %s refused the encrypted handshake: its key is not this "
-                        "client's key" % self.endpoint), True, False)
-                now = time.monotonic()
-                if self._linked:
-                    self._flush()
-                    if now - self._last_sent >= hb:
-                        self._send_session([_wire.pack([next(self._ids), "server.heartbeat",
-                                                        None, []])])
-                    with self._mu:
-                        waiting = bool(self._calls)
-                    if waiting and now - self._last_received > self._session_timeout + hb:
-                        self._fail_calls(ConnectionError(
-                            "syncmgrd at %s stopped answering (nothing received for %.1f s)"
-                            % (self.endpoint, now - self._last_received)), False, False)
-                        self._last_received = now
-                        self._start_handshake()
-                elif now >= self._handshake_deadline and self._state != "failed":
-                    self._start_handshake()
+                with mu:
+                    while True:
+                        now = time.monotonic()
+                        if not self._driving and (
+                                self._stop or self._outbox or self._posted
+                                or (not self._linked and self._state != "failed")
+                                or now >= self._next_timer):
+                            self._driving = True
+                            break
+                        self._bg_cv.wait(min(max(self._next_timer - now, 0.001), 1.0))
+                    stop = self._stop
+                if stop:
+                    break
+                try:
+                    # During a handshake, wait for its frames here; else one quick round.
+                    if self._linked:
+                        self._round(0.0)
+                    else:
+                        self._round(min(max(self._handshake_deadline - time.monotonic(), 0.0),
+                                        0.1))
+                finally:
+                    with mu:
+                        self._let_go()
+            # The transport is this thread's for good: say goodbye, so the daemon frees the
+            # session (and its temporaries) now rather than at expiry.
             if self._linked:
                 self._flush()
                 if self._send_session([_wire.pack([next(self._ids), "server.bye", None, []])]):
@@ -265,6 +321,56 @@ class Connection:
             self._transport.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
+
+    def _round(self, timeout):
+        """One round of the driver: send what is queued, poll up to `timeout` seconds, read every
+        frame, then the timers."""
+        if self._linked:
+            self._flush()
+        # A unix:// stream's descriptor changes when it reconnects.
+        current = self._transport.pollables()
+        if current != self._watched:
+            for obj in self._watched:
+                self._poller.unregister(obj)
+            for obj in current:
+                self._poller.register(obj, zmq.POLLIN)
+            self._watched = current
+        events = dict(self._poller.poll(int(timeout * 1000 + 0.999)))  # rounded up: no spinning
+        if self._wake_r in events:
+            try:
+                while os.read(self._wake_r, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+        for obj in self._watched:
+            if obj in events:
+                for frame in self._transport.on_ready(obj):
+                    self._on_frame(frame)
+        if self._transport.take_dropped():
+            self._connection_lost()
+        if (not self._ever_established and self._transport.handshake_failures >= 2
+                and self._state == "connecting"):
+            # tcp: the daemon's ZAP handler refused our CURVE key twice; retrying with the same
+            # key cannot help.
+            self._fail_calls(AuthenticationError(
+                "syncmgrd at %s refused the encrypted handshake: its key is not this client's key"
+                % self.endpoint), True, False)
+        now = time.monotonic()
+        if self._linked:
+            self._flush()
+            hb = self._session_timeout / 3
+            if now - self._last_sent >= hb:
+                self._send_session([_wire.pack([next(self._ids), "server.heartbeat", None, []])])
+            with self._mu:
+                waiting = bool(self._calls)
+            if waiting and now - self._last_received > self._session_timeout + hb:
+                self._fail_calls(ConnectionError(
+                    "syncmgrd at %s stopped answering (nothing received for %.1f s)"
+                    % (self.endpoint, now - self._last_received)), False, False)
+                self._last_received = now
+                self._start_handshake()
+        elif now >= self._handshake_deadline and self._state != "failed":
+            self._start_handshake()
 
     def _send_raw(self, frame):
         """False when not connected."""
@@ -280,16 +386,19 @@ class Connection:
         return self._send_raw(frame)
 
     def _flush(self):
+        posted = []
         while self._posted:
-            item = self._posted.popleft()
-            with self._mu:
-                self._outbox.append(item)
+            posted.append(self._posted.popleft())
         with self._mu:
-            if not self._outbox:
+            if not self._outbox and not posted:
                 return
             batch = list(self._outbox)
             self._outbox.clear()
             limit = self._max_message_size
+        if posted:
+            # In the order they were issued (ids grow): a fork()ed child's re-opening of its
+            # temporaries goes ahead of its first call.
+            batch = sorted(batch + posted, key=lambda item: item[0])
         i = 0
         while i < len(batch):
             bodies, size, j = [], 0, i
@@ -327,8 +436,9 @@ class Connection:
             for i in ids:
                 call = self._calls.pop(i)
                 call.error = error
-                call.event.set()
-            self._unanswered.clear()
+                call.finish()
+            if sent_only:
+                self._unanswered.clear()
 
     def _start_handshake(self):
         self._session_key = None
@@ -452,9 +562,9 @@ class Connection:
             self._unanswered.discard(r[0])
             with self._mu:
                 call = self._calls.pop(r[0], None)
-            if call is not None:
-                call.reply = r
-                call.event.set()
+                if call is not None:
+                    call.reply = r
+                    call.finish()
 
     def _await_bye(self):
         # The daemon answers frames in order: any reply from now on means it has the goodbye.
