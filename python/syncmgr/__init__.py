@@ -152,6 +152,10 @@ class Manager:
         return self._open("namespace", name, {"attributes": attributes} if attributes else None)
 
     def dict(self, name=None, items=None):
+        """dict("name"), dict("name", {...}), or as Python's manager: dict() and dict({...})
+        (temporary)."""
+        if name is not None and not isinstance(name, str):
+            name, items = None, name
         params = None
         if items is not None:
             pairs = items.items() if hasattr(items, "items") else items
@@ -159,6 +163,9 @@ class Manager:
         return self._open("dict", name, params)
 
     def list(self, name=None, items=None):
+        """list("name"), list("name", [...]), or as Python's manager: list() and list([...])."""
+        if name is not None and not isinstance(name, str):
+            name, items = None, name
         return self._open("list", name, None if items is None else {"items": list(items)})
 
     def Queue(self, name=None, maxsize=0):
@@ -196,6 +203,7 @@ class Manager:
         return self._open("barrier", name, params, action=action)
 
     def Value(self, name=None, value=None):
+        """The first argument is the object's name, not a typecode: Value("hits", 0)."""
         return self._open("value", name, {"value": value})
 
     def Array(self, name=None, items=()):

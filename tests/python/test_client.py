@@ -223,6 +223,13 @@ def test_object_errors(manager):
     assert manager.ping() == "pong"
 
 
+def test_unnamed_dict_and_list_as_pythons_manager_makes_them(manager):
+    d = manager.dict({"a": 1})
+    lst = manager.list([1, 2])
+    assert d.name.startswith("~") and d.copy() == {"a": 1}
+    assert lst.name.startswith("~") and lst.copy() == [1, 2]
+
+
 def test_temporary_objects_are_released_with_their_last_proxy(manager):
     d = manager.dict()
     name = d.name
