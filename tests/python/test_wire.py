@@ -189,3 +189,14 @@ def test_auth_for_a_replaced_hello_is_a_session_error(daemon):
         assert params["frame_macs"] is True  # not asked to go without
     finally:
         sock.close()
+
+
+def test_request_over_the_daemons_limit_is_refused_before_sending(make_daemon, transport):
+    d = make_daemon("--max-message-size", "4096")
+    with syncmgr.Manager(d.endpoint(transport), authkey_file=d.key_file) as m:
+        cfg = m.dict("cfg")
+        with pytest.raises(syncmgr.ProtocolError, match="exceeds the daemon's limit of 4096"):
+            cfg["big"] = b"x" * 5000
+        assert "big" not in cfg  # nothing was sent
+        cfg["small"] = b"x" * 1000
+        assert len(cfg["small"]) == 1000
