@@ -513,6 +513,7 @@ class Connection:
         self._awaiting_welcome = False
         self._linked = True
         self._ever_established = True
+        self._transport.stop_watching()
         self._hellos.clear()
         self._unanswered.clear()
         self._last_sent = time.monotonic()

@@ -50,8 +50,9 @@ class ZmqTransport:
             sock.reconnect_ivl_max = 2000
             sock.sndhwm = 0
             sock.rcvhwm = 0
-            # Read by the I/O thread for as long as the socket lives, so that a tcp peer refusing
-            # our CURVE key (another key) is reported as such rather than as silence.
+            # Read until the first session, so that a tcp peer refusing our CURVE key (another
+            # key) is reported as such rather than as silence. Not longer: libzmq sends monitor
+            # events blocking, so a monitor nobody reads would stall the socket.
             self._monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | _HANDSHAKE_FAILED)
             sock.connect(endpoint)
         except zmq.ZMQError as e:
@@ -60,7 +61,17 @@ class ZmqTransport:
         self._sock = sock
 
     def pollables(self):
-        return [self._sock, self._monitor]
+        return [self._sock] if self._monitor is None else [self._sock, self._monitor]
+
+    def stop_watching(self):
+        if self._monitor is None:
+            return
+        try:
+            self._sock.disable_monitor()
+        except zmq.ZMQError:
+            pass
+        self._monitor.close(0)
+        self._monitor = None
 
     def on_ready(self, obj):
         """Frames received on obj (one of pollables()), possibly none."""
@@ -106,11 +117,7 @@ class ZmqTransport:
                 "endpoint?)" % (self.endpoint, timeout))
 
     def close(self):
-        try:
-            self._sock.disable_monitor()
-        except zmq.ZMQError:
-            pass
-        self._monitor.close(0)
+        self.stop_watching()
         self._sock.close(0)
 
 
@@ -213,6 +220,9 @@ class UnixTransport:
     def take_dropped(self):
         d, self._dropped = self._dropped, False
         return d
+
+    def stop_watching(self):
+        pass
 
     def explain(self, timeout):
         if not self._ever_connected:
