@@ -10,10 +10,18 @@
 //   peer ENDPOINT KEY_FILE acquire LOCK SECS      exit 0 if the Lock was acquired (then released),
 //                                                 3 if not within SECS
 //   peer ENDPOINT KEY_FILE hold LOCK              acquires, prints "held", releases at EOF on stdin
+//   peer start SYNCMGRD PYTHON SCRIPT             Manager::start(), export_environment(), puts
+//                                                 value "nested" on queue "jobs", runs PYTHON
+//                                                 SCRIPT (exec'd: it finds the daemon through the
+//                                                 environment); exit 0 if the script exited 0 and
+//                                                 left that value in dict "results" under "echo"
 //
 // The canonical values are tests/python/values.py's VALUES, written here a second time in C++: the
 // test is that each side reads exactly what the other wrote (kinds included: 3.0 stays a float,
 // 2^63 an unsigned int).
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -193,7 +201,42 @@ syncmgr::Timeout seconds(const char* text) {
 
 }  // namespace
 
+// Issue 12 §1 meets §2: a C++ owner's private daemon, joined by a Python program it exec's.
+int start_and_run_python(const char* daemon, const char* python, const char* script) {
+  syncmgr::StartOptions so;
+  so.daemon = daemon;
+  auto mgr = syncmgr::Manager::start(so);
+  mgr.export_environment();
+  mgr.Queue("jobs").put(canonical_value("nested"));
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(python, python, script, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::printf("python exited with status %d\n", status);
+    return 1;
+  }
+  std::string why;
+  auto echo = mgr.dict("results").get<Value>("echo");
+  if (!same(echo, canonical_value("nested"), why)) {
+    std::printf("echo: %s\n", why.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 5 && std::string(argv[1]) == "start") {
+    try {
+      return start_and_run_python(argv[2], argv[3], argv[4]);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "peer start: %s\n", e.what());
+      return 4;
+    }
+  }
   if (argc < 5) {
     std::fprintf(stderr, "usage: peer ENDPOINT KEY_FILE COMMAND ARGS... (see peer.cpp)\n");
     return 2;

@@ -137,3 +137,28 @@ def test_unix_lock_of_killed_parent_is_released_though_its_forked_child_lives(ma
         child.wait()
         if grandchild is not None:
             os.kill(grandchild, signal.SIGKILL)
+
+
+def test_python_program_execd_by_a_cpp_owner_joins_its_private_daemon(tmp_path):
+    # Manager::start() (a private daemon over unix://, a key that never touches a file) and
+    # export_environment(): a Python program started with exec finds it through
+    # SYNCMGR_ENDPOINT and SYNCMGR_AUTHKEY alone.
+    import os
+    import subprocess
+    import sys
+    from conftest import BUILD, ROOT
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import os, sys\n"
+        "sys.path.insert(0, %r)\n"
+        "import syncmgr\n"
+        "assert os.environ['SYNCMGR_ENDPOINT'].startswith('unix://')\n"
+        "mgr = syncmgr.Manager()\n"
+        "mgr.dict('results')['echo'] = mgr.Queue('jobs').get(timeout=30)\n"
+        % os.path.join(ROOT, "python"))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SYNCMGR_") or k == "SYNCMGR_BUILD_DIR"}
+    r = subprocess.run([os.path.join(BUILD, "tests", "python_peer"), "start",
+                        os.path.join(BUILD, "syncmgrd"), sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
