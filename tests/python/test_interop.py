@@ -91,14 +91,14 @@ def test_lock_held_by_python_blocks_cpp(daemon, transport, manager):
 def test_lock_of_sigkilled_python_client_is_released_after_session_timeout(make_daemon,
                                                                              transport):
     import time
-    d = make_daemon("--session-timeout", "1")
+    d = make_daemon("--session-timeout", "2")
     child = python_child("lock = mgr.Lock('crash')\nlock.acquire()\nprint('held', flush=True)\n"
                          "time.sleep(600)\n", d, transport)
     try:
         assert child.stdout.readline().strip() == "held"
-        # Held across more than the session timeout while the child is alive and idle: its
-        # heartbeats keep the session.
-        time.sleep(2.5)
+        # Held across twice the session timeout while the child is alive and idle: its
+        # heartbeats (every 0.67 s, from its background thread) keep the session.
+        time.sleep(4.5)
         assert peer(d, transport, "acquire", "crash", "0").returncode == 3
         child.kill()
         child.wait()
@@ -106,7 +106,7 @@ def test_lock_of_sigkilled_python_client_is_released_after_session_timeout(make_
         r = peer(d, transport, "acquire", "crash", "60")
         assert r.returncode == 0, r.stderr
         waited = time.monotonic() - killed
-        print("lock released %.2f s after SIGKILL (session timeout 1 s)" % waited)
+        print("lock released %.2f s after SIGKILL (session timeout 2 s)" % waited)
     finally:
         child.kill()
         child.wait()

@@ -95,11 +95,10 @@ def _ping(m):
 
 def test_call_deadline_cancels_the_parked_call(daemon, transport):
     # A client whose own deadline passes cancels its parked get, so no item is served to nobody.
-    with syncmgr.Manager(daemon.endpoint(transport), authkey_file=daemon.key_file,
-                         timeout=0.2) as m:
+    with syncmgr.Manager(daemon.endpoint(transport), authkey_file=daemon.key_file) as m:
         q = m.Queue("q")
-        with pytest.raises(queue.Empty):
-            q.get(timeout=0.1)
+        # A get without a timeout whose caller gives up after 0.2 s: the client cancels it on
+        # the daemon and takes its single answer (CancelledError here), so nothing is left parked.
         with pytest.raises(ConnectionError, match="cancelled|deadline"):
             m._conn.call("queue.get", "q", [True, None], deadline=0.2, cancellable=True)
         assert stat(m, "parked_calls") == 0
@@ -120,7 +119,7 @@ def test_many_calls_in_one_frame(daemon, transport):
         for t in threads:
             t.join()
         assert len(d) == 400
-        frames = m.stats()["request_frames"] - before
+        frames = m.stats()["request_frames"] - before - 2  # len() and stats() above
         print("400 calls from 8 threads in %d request frames" % frames)
         assert frames < 400
 
