@@ -1,12 +1,17 @@
 // hash_workers: a work queue of file names and a result queue of (name, digest) pairs.
 //
 //   hash_workers [--workers N] FILE...
+//   hash_workers --connect [--workers N] FILE...
 //
 // Shows: a JoinableQueue as a work queue (task_done() after each file, join() in the parent),
 // shutdown() to release the idle workers instead of sentinels (Python 3.13's Queue.shutdown: a
 // blocked get() throws syncmgr::ShutDown), and a result Queue of std::pair read back with
 // structured bindings. Digests are SHA-256 (OpenSSL), printed as sha256sum prints them; a file
 // that cannot be read gets an error message instead of a digest.
+//
+// With --connect it joins the daemon named by SYNCMGR_ENDPOINT and SYNCMGR_AUTHKEY_FILE instead of
+// starting its own, so workers of other programs can share the work: python/examples/hash_worker.py
+// takes files from the same queue (--workers 0 leaves all of it to them).
 #include <openssl/evp.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,20 +58,24 @@ std::string sha256_of(const std::string& path) {
 
 int main(int argc, char** argv) try {
   int workers = 3;
+  bool connect = false;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--workers" && i + 1 < argc)
-      workers = std::max(1, std::atoi(argv[++i]));
+      workers = std::max(0, std::atoi(argv[++i]));
+    else if (a == "--connect")
+      connect = true;
     else
       files.push_back(a);
   }
-  if (files.empty()) {
-    std::fprintf(stderr, "usage: hash_workers [--workers N] FILE...\n");
+  if (files.empty() || (workers == 0 && !connect)) {
+    std::fprintf(stderr, "usage: hash_workers [--connect] [--workers N] FILE...\n");
     return 2;
   }
 
-  auto mgr = syncmgr::Manager::start();
+  // Its own private daemon, or (--connect) the one of $SYNCMGR_ENDPOINT, shared with others.
+  auto mgr = connect ? syncmgr::Manager() : syncmgr::Manager::start();
   auto work = mgr.JoinableQueue("files");
   auto results = mgr.Queue("digests");
   work.put_many(files);  // one round trip for all of them
