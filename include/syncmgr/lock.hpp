@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string_view>
 
@@ -17,7 +18,18 @@ template <class Derived>
 class Lockable {
  public:
   void lock() { self().acquire(true, {}); }
-  void unlock() { self().release(); }
+  /// What std::lock_guard, std::unique_lock and std::scoped_lock call, from their destructors,
+  /// where an exception ends the program: so unlock() never throws. A grant lost meanwhile (the
+  /// session ended while the lock was held: LockLost from release()) is reported by this thread's
+  /// next acquire()/lock() instead; a release that cannot reach the daemon ends with the session,
+  /// which releases the lock. Call release() to be told at once.
+  void unlock() noexcept {
+    try {
+      Client::QuietRelease quiet;
+      self().release();
+    } catch (const std::exception&) {
+    }
+  }
   bool try_lock() { return self().acquire(false, {}); }
   template <class Rep, class Period>
   bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {

@@ -116,6 +116,19 @@ class Client {
   /// again for every release of this thread until it acquires the lock again: a tokenless release
   /// by a thread that thought it held the lock would free whoever holds it now.
   void release_lock(std::string_view op, const std::string& name, bool send_token);
+  /// While one lives on a thread, release_lock leaves a lost grant to be reported by the thread's
+  /// next acquire (Lockable::unlock, which must not throw, swallows the LockLost it gets).
+  class QuietRelease {
+   public:
+    QuietRelease();
+    ~QuietRelease();
+    QuietRelease(const QuietRelease&) = delete;
+    QuietRelease& operator=(const QuietRelease&) = delete;
+    static bool active();
+
+   private:
+    bool previous_;
+  };
   /// `op` (an owned query): false without asking when this thread's grant is known lost.
   bool lock_owned(std::string_view op, const std::string& name);
   /// A Condition's wait re-acquired the lock: the grant now belongs to the current session.

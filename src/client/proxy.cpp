@@ -227,6 +227,22 @@ constexpr const char* kSessionEnded =
     "timeout, or the daemon restarted)";
 }  // namespace
 
+namespace {
+thread_local bool t_quiet_release = false;
+}  // namespace
+
+Client::QuietRelease::QuietRelease() : previous_(t_quiet_release) {
+  t_quiet_release = true;
+}
+
+Client::QuietRelease::~QuietRelease() {
+  t_quiet_release = previous_;
+}
+
+bool Client::QuietRelease::active() {
+  return t_quiet_release;
+}
+
 Client::Grant* Client::find_grant(const std::string& key) {
   auto it = grants_.find(key);
   if (it == grants_.end()) return nullptr;
@@ -272,8 +288,9 @@ void Client::release_lock(std::string_view op, const std::string& name, bool sen
   {
     std::lock_guard lock(grants_mu_);
     Grant* g = find_grant(key);
+    // Reported now, unless quietly (unlock()): then the next acquire reports it.
     if (g != nullptr && lost(*g)) {
-      g->reported = true;
+      g->reported = !QuietRelease::active();
       throw_lock_lost(name, g->token, kSessionEnded);
     }
     if (g != nullptr) grant = *g;
@@ -282,7 +299,7 @@ void Client::release_lock(std::string_view op, const std::string& name, bool sen
   auto forget = [&] {
     std::lock_guard lock(grants_mu_);
     if (Grant* g = find_grant(key)) {
-      g->reported = true;
+      g->reported = !QuietRelease::active();
       g->session_epoch = ~std::uint64_t{0};  // lost, whatever the connection says
     }
   };

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -99,6 +100,42 @@ TEST_CASE("sessions: a holder stopped past its lease cannot release the Lock gra
         }) == 0);
   lock.release();
   CHECK_FALSE(lock.locked());
+}
+
+TEST_CASE(
+    "sessions: a std::lock_guard whose grant was lost ends quietly; the next acquire says so") {
+  // Found by review of the LockLost change: unlock() threw LockLost from lock_guard's destructor,
+  // which ends the program (std::terminate). unlock() must not throw; the loss is reported by the
+  // thread's next acquire, and the new holder keeps the lock.
+  Daemon d({"--session-timeout", "1"});
+  Manager m(d.options());
+  auto lock = m.Lock("G");
+  Go go;
+  pid_t a = testsupport::spawn([&d, &go] {
+    Manager child(d.options());
+    auto l = child.Lock("G");
+    {
+      std::lock_guard guard(l);
+      child.Event("held").set();
+      go.wait();
+    }  // unlock() here: the grant is gone
+    try {
+      l.acquire(false);
+      return kReleased;
+    } catch (const LockLost&) {
+      return kLockLost;
+    } catch (const std::exception&) {
+      return kOtherError;
+    }
+  });
+  REQUIRE(m.Event("held").wait(10s));
+  ::kill(a, SIGSTOP);
+  REQUIRE(lock.acquire(true, 20s));
+  ::kill(a, SIGCONT);
+  go.signal();
+  CHECK(testsupport::join(a) == kLockLost);  // not killed by std::terminate (SIGABRT)
+  CHECK(lock.owned());
+  lock.release();
 }
 
 TEST_CASE("sessions: an RLock holder stopped past its lease cannot release the grant since") {
