@@ -64,7 +64,14 @@ void Server::run(int stop_fd) {
     // Rounded up: a wait rounded down to 0 ms would spin until the deadline.
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now).count();
     int timeout = static_cast<int>(std::clamp<std::int64_t>(wait, 0, 1000));
-    bool router_ready = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+    // Only after the socket was used: a send or receive may have run ZeroMQ's pending commands,
+    // taking the fd's signal for a frame that is now waiting. Untouched, the fd tells (a pass that
+    // serves only unix:// peers costs no call into libzmq).
+    bool router_ready = false;
+    if (router_touched_) {
+      router_ready = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+      router_touched_ = false;
+    }
     epoll_event events[64];
     int n = ::epoll_wait(epoll_fd_, events, 64, router_ready ? 0 : timeout);
     if (n < 0) n = 0;  // EINTR: a signal not routed to the signalfd; look again
@@ -124,6 +131,7 @@ void Server::run(int stop_fd) {
 }
 
 bool Server::drain_router() {
+  router_touched_ = true;
   // A bounded batch, so that timers and the unix:// peers still get their turn under load.
   for (int i = 0; i < 1024 && !shutdown_; ++i) {
     zmq::message_t routing, frame;
@@ -173,6 +181,7 @@ void Server::send_frame(const std::string& routing_id, std::string_view conn,
 
 void Server::send_message(const std::string& routing_id, zmq::message_t body) {
   // dontwait: a peer that is gone or not reading loses its frame; the loop never waits for it.
+  router_touched_ = true;
   zmq::message_t id(routing_id.data(), routing_id.size());
   if (!router_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
   (void)router_.send(body, zmq::send_flags::dontwait);

@@ -141,6 +141,7 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   std::unique_ptr<Gate> gate_;  // declared after the socket it watches: stopped before it closes
   int epoll_fd_;                // the loop waits here: the ROUTER's fd, unix:// sockets, signals
   std::unique_ptr<UnixLinks> unix_;  // when a unix:// endpoint is bound
+  bool router_touched_ = true;       // the ROUTER was used since its events were last checked
   LogLimiter mac_log_, replay_log_, stall_log_;
   std::unordered_map<std::string, std::uint32_t> refusals_;  // per connection, cleared each minute
   Clock::time_point refusals_window_ = Clock::now();
