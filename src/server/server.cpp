@@ -277,7 +277,13 @@ void Server::on_request(Session& session, std::string_view payload) {
   msgpack::sbuffer& out = frame.buffer();
   // Strings are referenced in the frame, not copied: dispatch copies what it keeps (the args).
   protocol::PayloadReader reader(payload, true);
-  msgpack::zone zone(protocol::zone_chunk_for(payload.size()));  // all the frame's requests
+  // All the frame's requests live in one zone, the server's own: emptied after each frame but its
+  // first chunk kept, so a frame costs no allocation for it (dispatch copies what it keeps).
+  msgpack::zone& zone = request_zone_;
+  struct Empty {
+    msgpack::zone& z;
+    ~Empty() { z.clear(); }
+  } empty_after{zone};
   // Every request gets exactly one reply under its own id (PROTOCOL.md, "Requests and replies").
   if (payload.empty())
     protocol::pack_error_reply(

@@ -149,6 +149,7 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
   std::vector<Value> args_;           // dispatch's argument list, kept for its capacity
+  msgpack::zone request_zone_{8192};  // on_request's, emptied after each frame
   std::vector<Gate::Closed> closed_;  // notices of closed connections not acted on yet
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
