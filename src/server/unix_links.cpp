@@ -168,6 +168,7 @@ void UnixLinks::accept_all(Listener& l) {
     std::snprintf(id, sizeof id, "u%llu", static_cast<unsigned long long>(token));
     c.id = id;
     c.peer = std::move(peer);
+    c.accepted = std::chrono::steady_clock::now();
     set_events(epoll_fd_, EPOLL_CTL_ADD, fd, token, EPOLLIN);
     SYNCMGR_LOG(debug, "unix connection %s from %s", c.id.c_str(), c.peer.c_str());
   }
@@ -335,6 +336,12 @@ void UnixLinks::watch_out(Conn& c, bool on, std::uint64_t token) {
 void UnixLinks::check_stalled(std::chrono::steady_clock::time_point now,
                               std::chrono::milliseconds limit) {
   for (auto& [token, c] : conns_) {
+    if (!c.authenticated && now - c.accepted > kHandshakeLimit) {
+      SYNCMGR_LOG(debug, "unix connection %s (%s): no handshake within %lld s; closed",
+                  c.id.c_str(), c.peer.c_str(), static_cast<long long>(kHandshakeLimit.count()));
+      doom(token);
+      continue;
+    }
     if (c.out_off == c.out.size() || now - c.last_progress < limit) continue;
     if (full_log_.allow())
       SYNCMGR_LOG(warn, "unix connection %s (%s) read none of its replies for %lld ms; closed",

@@ -53,6 +53,9 @@ class UnixLinks {
 
   /// Tokens below this are the loop's own (the ZeroMQ socket, the signal fd).
   static constexpr std::uint64_t kFirstToken = 16;
+  /// As ZeroMQ's handshake interval on the daemon's other endpoints: idle or stalled connections
+  /// that never authenticate do not pile up.
+  static constexpr std::chrono::seconds kHandshakeLimit{5};
   /// Handles an epoll event for one of our tokens.
   void on_event(std::uint64_t token, std::uint32_t events);
   /// True for a connection id of this transport.
@@ -62,7 +65,8 @@ class UnixLinks {
   /// The connection completed a handshake: frames up to the full size are accepted from now on.
   void authenticated(std::string_view conn);
   std::size_t connections() const { return conns_.size(); }
-  /// Closes connections with replies queued of which the peer has taken nothing for `limit`.
+  /// Closes connections with replies queued of which the peer has taken nothing for `limit`, and
+  /// connections that have not completed a handshake within kHandshakeLimit.
   void check_stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit);
   /// Closes the connections found dead or hopeless since the last call (the loop calls it after
   /// each pass: a send may doom a connection while another one's frame is handled).
@@ -81,6 +85,7 @@ class UnixLinks {
     std::string peer;
     bool authenticated = false;
     bool closing = false;
+    std::chrono::steady_clock::time_point accepted;  // closed if not authenticated soon after
     // Reading: the length prefix, then the body.
     unsigned char prefix[4] = {};
     std::size_t prefix_got = 0;
