@@ -501,6 +501,7 @@ ServerStats Server::stats() const {
                      ops_per_second_,
                      std::chrono::duration<double>(Clock::now() - started_).count(),
                      sessions_.failures().total(),
+                     sessions_.abandoned_handshakes(),
                      gate_->refused(),
                      rejected_frames_,
                      request_frames_,

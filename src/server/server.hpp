@@ -47,7 +47,8 @@ struct ServerStats {
   double ops_per_second;  // over the last full second
   double uptime_seconds;
   std::uint64_t auth_failures;
-  std::uint64_t refused_connections;  // ZeroMQ handshakes the gate refused or that failed
+  std::uint64_t abandoned_handshakes;  // challenged, never answered (a wrong key, see sessions.hpp)
+  std::uint64_t refused_connections;   // ZeroMQ handshakes the gate refused or that failed
   std::uint64_t rejected_frames;
   std::uint64_t request_frames;  // authenticated request frames (a frame may carry many requests)
   std::size_t parked_calls;

@@ -89,6 +89,7 @@ Reply stats(Ctx& c) {
                    {"ops_per_second", s.ops_per_second},
                    {"uptime_seconds", s.uptime_seconds},
                    {"auth_failures", s.auth_failures},
+                   {"abandoned_handshakes", s.abandoned_handshakes},
                    {"refused_connections", s.refused_connections},
                    {"rejected_frames", s.rejected_frames},
                    {"request_frames", s.request_frames},

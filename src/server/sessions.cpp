@@ -231,9 +231,21 @@ Session* SessionTable::find(std::uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+void SessionTable::abandon(std::uint64_t id, const char* why) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  ++abandoned_;
+  if (abandoned_log_.allow())
+    SYNCMGR_LOG(warn,
+                "connection %s: handshake abandoned after the challenge (%s); a client whose key "
+                "differs from this daemon's stops there",
+                it->second.conn.c_str(), why);
+  drop_pending(id);
+}
+
 std::vector<std::uint64_t> SessionTable::connection_closed(std::string_view conn) {
   if (auto it = pending_of_conn_.find(std::string(conn)); it != pending_of_conn_.end())
-    drop_pending(it->second);
+    abandon(it->second, "its connection closed");
   // A scan: connections close far less often than frames arrive, and sessions are few.
   std::vector<std::uint64_t> ids;
   for (const auto& [id, session] : sessions_)
@@ -277,7 +289,7 @@ std::vector<std::uint64_t> SessionTable::expire(Clock::time_point now) {
   while (!pending_order_.empty()) {
     auto it = pending_.find(pending_order_.front());
     if (it != pending_.end() && now <= it->second.deadline) break;  // the rest are younger
-    if (it != pending_.end()) drop_pending(it->first);
+    if (it != pending_.end()) abandon(it->first, "no auth within 5 s");
     pending_order_.pop_front();
   }
   return idle;

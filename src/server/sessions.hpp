@@ -133,6 +133,10 @@ class SessionTable {
 
   std::size_t size() const { return sessions_.size(); }
   std::chrono::milliseconds session_timeout() const { return timeout_; }
+  /// Handshakes that got a challenge but no auth: expired, or their connection closed first. A
+  /// client whose key differs stops there (it never proves anything to a daemon that could not
+  /// prove itself), so this is where a wrong key shows on the daemon's side.
+  std::uint64_t abandoned_handshakes() const { return abandoned_; }
   AuthFailures& failures() { return failures_; }
   const AuthFailures& failures() const { return failures_; }
 
@@ -157,6 +161,10 @@ class SessionTable {
   std::deque<std::uint64_t> pending_order_;  // oldest first; ids no longer pending are skipped
   void drop_pending(std::uint64_t id);
   AuthFailures failures_;
+  std::uint64_t abandoned_ = 0;
+  LogLimiter abandoned_log_{10};
+  /// Drops a handshake that got no auth, counting and (rate-limited) logging it.
+  void abandon(std::uint64_t id, const char* why);
 };
 
 /// An unsealed `refused` frame: [kind, message].

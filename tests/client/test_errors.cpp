@@ -68,6 +68,24 @@ TEST_CASE("errors: a wrong key is rejected and the daemon keeps serving others")
   again.ping();
 }
 
+TEST_CASE("errors: clients with another key show on the daemon as abandoned handshakes") {
+  // Found by review: 8 tries with a wrong key left no trace (auth_failures 0, no log line), since
+  // the client rightly stops at the daemon's proof. Over ipc and unix the challenge is where it
+  // stops; over tcp CurveZMQ refuses it earlier (refused_connections).
+  Daemon d;
+  Manager good(d.options(d.unix_socket()));
+  testsupport::TempDir dir;
+  std::string wrong = testsupport::write_key_file(dir, "wrong");
+  for (const auto& ep : {d.ipc(), d.unix_socket(), d.ipc()}) {
+    auto opts = d.options(ep);
+    opts.authkey_file = wrong;
+    opts.connect_timeout = std::chrono::seconds(2);
+    CHECK_THROWS_AS(Manager{opts}, AuthenticationError);
+  }
+  testsupport::wait_stat(good, "abandoned_handshakes", 3);
+  CHECK(d.log().find("handshake abandoned after the challenge") != std::string::npos);
+}
+
 TEST_CASE("errors: key files that are missing, short or readable by others are refused") {
   testsupport::TempDir dir;
   Options o;
