@@ -74,9 +74,16 @@ std::string human(const Value& v) {
   return to_json(v);
 }
 
+// One field a line. Names and type names print bare, nil (no holder, no timeout) as "-".
 void print_fields(const Value& map) {
-  for (const auto& [k, v] : map.as_map())
-    std::printf("%-16s %s\n", k.as_string().c_str(), human(v).c_str());
+  for (const auto& [k, v] : map.as_map()) {
+    const std::string& key = k.as_string();
+    std::string text = v.is_nil() ? "-"
+                       : (key == "name" || key == "type") && v.kind() == Value::Kind::string
+                           ? v.as_string()
+                           : human(v);
+    std::printf("%-16s %s\n", key.c_str(), text.c_str());
+  }
 }
 
 std::string duration(double secs) {

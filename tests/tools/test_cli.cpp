@@ -432,7 +432,13 @@ TEST_CASE("cli: bad usage exits 2") {
 
   Result arity = cli(d, {"get"});
   CHECK(arity.code == 2);
-  CHECK(cli(d, {"set", "cfg", "k"}).code == 2);
+  // `set NAME VALUE` is the form for a Value or Event; a dict needs a key too.
+  syncmgr::Manager m(d.options());
+  m.dict("cfg");
+  Result no_key = cli(d, {"set", "cfg", "k"});
+  CHECK(no_key.code == 2);
+  CHECK(no_key.err.find("KEY VALUE") != std::string::npos);
+  CHECK(cli(d, {"set", "cfg"}).code == 2);
   CHECK(cli(d, {"ping", "extra"}).code == 2);
 
   CHECK(cli(d, {"--timeout", "0", "ping"}).code == 2);
