@@ -53,7 +53,7 @@ class Inspector {
   /// A session as {"id": 16 hex digits, "peer", "pid" (when known)}, or {"id", "ended": true}.
   virtual Value session(std::uint64_t id) const = 0;
   /// Items of queue `name` handed out and not yet acknowledged, and (JoinableQueue) got and not
-  /// yet task_done'd, per session: [{"session": session(id), "unacknowledged", "undone"}...].
+  /// yet task_done'd, per session that has any: [session(id) + {"unacknowledged", "undone"}...].
   virtual Value deliveries(const std::string& queue) const = 0;
 };
 
