@@ -442,7 +442,7 @@ TEST_CASE("cli live: watch refreshes a view of the objects and ends after --coun
 
   // Ctrl-C ends it cleanly (exit 0), whenever it comes.
   Result interrupted =
-      sh(std::string(kLimit) + "timeout --preserve-status -s INT 2 " + quote(binary("syncmgr")) +
+      sh(std::string(kLimit) + "timeout --preserve-status -s INT 4 " + quote(binary("syncmgr")) +
          " --connect " + quote(d.tcp()) + " --authkey-file " + quote(d.key_file()) + " watch");
   CHECK(interrupted.code == 0);
 }
