@@ -123,6 +123,21 @@ class Blocking {
   /// The earliest deadline, or time_point::max() when none.
   Clock::time_point next_deadline() const;
   std::size_t size() const { return waiters_.size(); }
+  /// Calls parked on `key` (server.inspect).
+  std::size_t count_on(const WaitKey& key) const {
+    auto it = keys_.find(key);
+    return it == keys_.end() ? 0 : it->second.size();
+  }
+  /// Calls targeting `obj` or parked on one of its keys.
+  std::size_t count_at(const Object& obj) const {
+    auto it = by_object_.find(&obj);
+    return it == by_object_.end() ? 0 : it->second.size();
+  }
+  /// Calls parked by `session`.
+  std::size_t count_of(std::uint64_t session) const {
+    auto it = by_session_.find(session);
+    return it == by_session_.end() ? 0 : it->second.size();
+  }
 
  private:
   void index_keys(Waiter& w, std::vector<WaitKey> keys);

@@ -355,6 +355,7 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
       return fail(id, err::type,
                   "'" + std::string(target) + "' is a " + std::string(obj->type()) + ", not a " +
                       std::string(cmd->type));
+    ++obj->ops;
   }
 
   // Reused from call to call (a parked call takes it with it): no allocation per request for the

@@ -71,6 +71,8 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   void close_session_after_reply(std::uint64_t id) { closing_.push_back(id); }
   ServerStats stats() const;
   const CommandTable& commands() const { return commands_; }
+  /// The live sessions (server.sessions, server.inspect).
+  const SessionTable& sessions() const { return sessions_; }
 
   // Used by handlers of blocking types.
   /// A number that grows with every call: fencing tokens for lock grants.

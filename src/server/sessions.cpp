@@ -1,6 +1,9 @@
 // The daemon's side of the handshake, session leases and authentication-failure limiting.
 #include "server/sessions.hpp"
 
+#include <optional>
+#include <string_view>
+
 #include <msgpack.hpp>
 
 #include "protocol/handshake.hpp"
@@ -31,6 +34,40 @@ bool read_fixed_bin(const msgpack::object& o, std::size_t size, std::string& out
 }
 
 }  // namespace
+
+namespace {
+// A run of decimal digits as a number; nullopt when empty, not all digits or too long.
+std::optional<std::int64_t> digits(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+}  // namespace
+
+std::int64_t pid_of_peer(std::string_view peer) {
+  constexpr std::string_view kUnix = "unix pid ";
+  if (peer.substr(0, kUnix.size()) == kUnix) {
+    peer.remove_prefix(kUnix.size());
+    return digits(peer.substr(0, peer.find(' '))).value_or(0);
+  }
+  // libzmq 4.3 gives an ipc peer's address as "localhost:uid:gid:pid" (SO_PEERCRED; older ones
+  // leave out "localhost"). A tcp peer's is a bare IPv4 or IPv6 address, never "localhost": an
+  // IPv6 one may end in three decimal groups, so the prefix is what tells them apart.
+  constexpr std::string_view kLocal = "localhost";
+  if (peer.substr(0, kLocal.size()) == kLocal) peer.remove_prefix(kLocal.size());
+  if (peer.size() < 6 || peer[0] != ':') return 0;
+  std::string_view rest = peer.substr(1);
+  auto a = rest.find(':');
+  if (a == std::string_view::npos) return 0;
+  auto b = rest.find(':', a + 1);
+  if (b == std::string_view::npos) return 0;
+  if (!digits(rest.substr(0, a)) || !digits(rest.substr(a + 1, b - a - 1))) return 0;
+  return digits(rest.substr(b + 1)).value_or(0);
+}
 
 std::string refused_frame(std::uint64_t session, std::string_view kind, std::string_view message) {
   msgpack::sbuffer buf;
@@ -201,6 +238,7 @@ HandshakeAnswer SessionTable::on_auth(const Header& h, std::string_view frame,
                                              true,
                                              {}});
   Session* session = s.get();
+  session->opened = now;
   // Frames without MACs when the client asks: the session is bound to this connection (gate.hpp),
   // whose far end just proved the key, and which no one else can inject into: an ipc socket of the
   // daemon's own user, or a tcp connection whose every message CURVE encrypts and authenticates.

@@ -34,11 +34,12 @@ struct Session {
   std::uint64_t last_in_seq = 0;
   std::uint64_t out_seq = 0;
   Clock::time_point last_seen;
-  std::string peer;        // peer address, for logs
+  std::string peer;        // peer address, for logs and server.sessions
   bool frame_macs = true;  // false: a session that agreed to frames without MACs
   /// Objects where this session holds something (a lock, permits): released when it ends.
   std::unordered_set<std::string> holdings;
   int fd = -1;  // the socket descriptor of its connection, to learn when it closes (gate.hpp)
+  Clock::time_point opened{};  // when its handshake completed (server.sessions shows its age)
 
   // Items handed out (PROTOCOL.md, "Delivery acknowledgement"): until the client acknowledges the
   // reply frame that carried them, or, for a JoinableQueue that asks for it, until task_done,
@@ -118,6 +119,10 @@ class SessionTable {
                           const std::string& peer);
 
   Session* find(std::uint64_t id);
+  const Session* find(std::uint64_t id) const {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+  }
   void close(std::uint64_t id);
   /// The connection `conn` is gone: drops its handshake in progress and returns the ids of its
   /// sessions (the caller ends them: bound to that connection, they can never speak again).
@@ -132,6 +137,12 @@ class SessionTable {
   std::vector<std::uint64_t> expire(Clock::time_point now);
 
   std::size_t size() const { return sessions_.size(); }
+  /// Calls fn(const Session&) for each live session, in no particular order.
+  template <class F>
+  void for_each(F&& fn) const {
+    for (const auto& [id, s] : sessions_)
+      fn(static_cast<const Session&>(*s));
+  }
   std::chrono::milliseconds session_timeout() const { return timeout_; }
   /// Handshakes that got a challenge but no auth: expired, or their connection closed first. A
   /// client whose key differs stops there (it never proves anything to a daemon that could not
@@ -166,6 +177,12 @@ class SessionTable {
   /// Drops a handshake that got no auth, counting and (rate-limited) logging it.
   void abandon(std::uint64_t id, const char* why);
 };
+
+/// The process id in a peer string, where the transport learned it: a unix:// peer is
+/// "unix pid P uid U" (SO_PEERCRED), an ipc:// peer's ZeroMQ Peer-Address is
+/// "localhost:uid:gid:pid".
+/// 0 when unknown (tcp peers).
+std::int64_t pid_of_peer(std::string_view peer);
 
 /// An unsealed `refused` frame: [kind, message].
 std::string refused_frame(std::uint64_t session, std::string_view kind, std::string_view message);

@@ -18,6 +18,7 @@ class Thing : public Object {
  public:
   explicit Thing(std::string n) : Object("thing") { name = std::move(n); }
   std::size_t size() const override { return 0; }
+  void describe(Map&, const Inspector&) const override {}
 };
 
 const Command kGet{"thing.get", "thing", 2, 2, CommandFlags::blocking | CommandFlags::mutating,

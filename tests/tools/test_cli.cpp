@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "support/daemon.hpp"
+#include "tools/cli_support.hpp"
 #include "tools/json.hpp"
 
 using syncmgr::Value;
@@ -28,51 +29,9 @@ using testsupport::binary;
 using testsupport::Daemon;
 using testsupport::run_command;
 using testsupport::TempDir;
+using namespace clitest;
 
 namespace {
-
-// Every command runs under timeout(1): a hung binary fails the test instead of hanging it.
-constexpr const char* kLimit = "timeout -k 5 30 ";
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
-std::string join_quoted(std::initializer_list<std::string> args) {
-  std::string out;
-  // Two appends, not `" " + quote(a)`: GCC 12 at -O3 reports a false -Wrestrict on that (GCC bug
-  // 105329), which -Werror turns into a failed release build.
-  for (const auto& a : args) {
-    out += ' ';
-    out += quote(a);
-  }
-  return out;
-}
-
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-Result sh(const std::string& cmd) {
-  Result r;
-  r.code = run_command(cmd, &r.out, &r.err);
-  return r;
-}
-
-// syncmgr --connect <daemon tcp> --authkey-file <daemon key> ARGS...
-Result cli(const Daemon& d, std::initializer_list<std::string> args) {
-  return sh(std::string(kLimit) + quote(binary("syncmgr")) + " --connect " + quote(d.tcp()) +
-            " --authkey-file " + quote(d.key_file()) + join_quoted(args));
-}
 
 // syncmgr ARGS... (no endpoint or key given unless in ARGS)
 Result cli_raw(std::initializer_list<std::string> args) {
@@ -85,32 +44,12 @@ Result daemon_raw(std::initializer_list<std::string> args) {
             join_quoted(args));
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
 std::size_t count_lines(const std::string& s) {
   std::size_t n = 0;
   for (char c : s)
     n += c == '\n';
   if (!s.empty() && s.back() != '\n') ++n;
   return n;
-}
-
-Value parse(const std::string& text) {
-  auto v = syncmgr::tools::parse_json(trim(text));
-  INFO("output: " << text);
-  REQUIRE(v.has_value());
-  return *v;
-}
-
-const Value* field(const Value& map, const std::string& key) {
-  if (map.kind() != Value::Kind::map) return nullptr;
-  for (const auto& [k, v] : map.as_map())
-    if (k.kind() == Value::Kind::string && k.as_string() == key) return &v;
-  return nullptr;
 }
 
 std::string slurp(const std::string& path) {
@@ -493,7 +432,13 @@ TEST_CASE("cli: bad usage exits 2") {
 
   Result arity = cli(d, {"get"});
   CHECK(arity.code == 2);
-  CHECK(cli(d, {"set", "cfg", "k"}).code == 2);
+  // `set NAME VALUE` is the form for a Value or Event; a dict needs a key too.
+  syncmgr::Manager m(d.options());
+  m.dict("cfg");
+  Result no_key = cli(d, {"set", "cfg", "k"});
+  CHECK(no_key.code == 2);
+  CHECK(no_key.err.find("KEY VALUE") != std::string::npos);
+  CHECK(cli(d, {"set", "cfg"}).code == 2);
   CHECK(cli(d, {"ping", "extra"}).code == 2);
 
   CHECK(cli(d, {"--timeout", "0", "ping"}).code == 2);

@@ -142,6 +142,24 @@ Err failure(const BarrierState& b, Outcome o) {
 
 }  // namespace barrier_ops
 
+// Parties, who waits in this cycle (by session), and why it broke: what a hung wait() waits for.
+void BarrierObject::describe(Map& out, const Inspector& in) const {
+  out.emplace_back("parties", state.parties);
+  out.emplace_back("waiting", barrier_ops::n_waiting(state));
+  out.emplace_back("broken", state.broken);
+  if (state.broken) out.emplace_back("broken_why", state.broken_why);
+  out.emplace_back("timeout", state.timeout ? Value(*state.timeout) : Value());
+  out.emplace_back("cycles", state.generation);
+  out.emplace_back("action_pending", state.action_pending);
+  Array parties;
+  for (const auto& [session, n] : state.waiting) {
+    Map p = in.session(session).as_map();
+    p.emplace_back("parties", n);
+    parties.emplace_back(std::move(p));
+  }
+  out.emplace_back("waiting_sessions", std::move(parties));
+}
+
 std::vector<std::string> BarrierObject::release_session(std::uint64_t session) {
   if (!barrier_ops::session_ended(state, session)) return {};
   return {"broke barrier '" + name + "': " + state.broken_why};

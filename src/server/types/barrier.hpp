@@ -91,6 +91,12 @@ class BarrierObject : public Object {
   }
   std::vector<std::string> release_session(std::uint64_t session) override;
   void waiter_gone(std::uint64_t session) override;
+  void describe(Map& out, const Inspector& in) const override;
+  /// {"action": true} while `session` runs the completed cycle's action.
+  Value holding(std::uint64_t session) const override {
+    return state.action_pending && state.action_session == session ? Value(Map{{"action", true}})
+                                                                   : Value();
+  }
 
   BarrierState state;
 };

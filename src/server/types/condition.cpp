@@ -29,6 +29,18 @@ class ConditionObject : public Object {
     own.owner = Owner{};
     return {"released the lock of condition '" + name + "'"};
   }
+  Value holding(std::uint64_t session) const override {
+    return lock_name.empty() ? lock_ops::holding(own, session) : Value();
+  }
+  // Waiters for a notify; its own lock's state and acquirers (a named Lock's are that Lock's to
+  // inspect).
+  void describe(Map& out, const Inspector& in) const override {
+    out.emplace_back("lock", lock_name.empty() ? Value() : Value(lock_name));
+    out.emplace_back("waiters", static_cast<std::uint64_t>(in.parked(*this, Awaited::notified)));
+    if (!lock_name.empty()) return;
+    lock_ops::describe(own, out, in);
+    out.emplace_back("acquirers", static_cast<std::uint64_t>(in.parked(*this, Awaited::free)));
+  }
 
   std::string lock_name;  // empty: `own` is the lock
   LockState own;

@@ -17,6 +17,10 @@ Err key_error(const Value& key) {
 }
 }  // namespace
 
+void DictObject::describe(Map& out, const Inspector& in) const {
+  out.emplace_back("entries", table.first(in.limit()));
+}
+
 OpResult<std::unique_ptr<Object>> make_dict(const Value& params) {
   auto obj = std::make_unique<DictObject>();
   if (params.is_nil()) return std::unique_ptr<Object>(std::move(obj));

@@ -12,6 +12,7 @@ class DictObject : public Object {
  public:
   DictObject() : Object("dict") {}
   std::size_t size() const override { return table.size(); }
+  void describe(Map& out, const Inspector& in) const override;
   Table table;
 };
 

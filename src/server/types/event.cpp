@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "protocol/message.hpp"
+#include "server/blocking.hpp"
 #include "server/commands.hpp"
 
 namespace syncmgr::server {
@@ -32,6 +33,11 @@ bool wait_done(const EventState& e, std::uint64_t seen) {
 }
 
 }  // namespace event_ops
+
+void EventObject::describe(Map& out, const Inspector& in) const {
+  out.emplace_back("set", state.flag);
+  out.emplace_back("waiters", static_cast<std::uint64_t>(in.parked(*this, Awaited::set)));
+}
 
 namespace {
 

@@ -28,6 +28,7 @@ class EventObject : public Object {
  public:
   EventObject() : Object("event") {}
   std::size_t size() const override { return state.flag ? 1 : 0; }
+  void describe(Map& out, const Inspector& in) const override;
 
   EventState state;
 };

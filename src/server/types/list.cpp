@@ -18,6 +18,12 @@ namespace syncmgr::server {
 
 namespace err = protocol::err;
 
+void ListObject::describe(Map& out, const Inspector& in) const {
+  out.emplace_back("items",
+                   Array(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(
+                                                            std::min(items.size(), in.limit()))));
+}
+
 OpResult<std::unique_ptr<Object>> make_list(const Value& params) {
   auto list = std::make_unique<ListObject>();
   if (!params.is_nil()) {

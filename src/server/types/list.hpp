@@ -20,6 +20,7 @@ class ListObject : public Object {
  public:
   ListObject() : Object("list") {}
   std::size_t size() const override { return items.size(); }
+  void describe(Map& out, const Inspector& in) const override;
 
   std::vector<Value> items;
 };

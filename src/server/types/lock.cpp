@@ -45,6 +45,27 @@ bool held_by(const LockState& l, const Owner& who) {
   return l.count > 0 && l.owner == who;
 }
 
+Value holding(const LockState& l, std::uint64_t session) {
+  if (l.count == 0 || l.owner.session != session) return Value();
+  return Value(Map{{"fence", l.fence},
+                   {"count", static_cast<std::uint64_t>(l.count)},
+                   {"thread", l.owner.thread}});
+}
+
+void describe(const LockState& l, Map& out, const Inspector& in) {
+  out.emplace_back("locked", l.count > 0);
+  Value holder;
+  if (l.count > 0) {
+    Map h = in.session(l.owner.session).as_map();
+    h.emplace_back("thread", l.owner.thread);
+    holder = Value(std::move(h));
+  }
+  out.emplace_back("holder", std::move(holder));
+  if (l.recursive) out.emplace_back("count", static_cast<std::uint64_t>(l.count));
+  // The token of the current grant (after a release: of the last one).
+  out.emplace_back("fence", l.fence);
+}
+
 }  // namespace lock_ops
 
 std::vector<std::string> LockObject::release_session(std::uint64_t session) {
@@ -54,6 +75,12 @@ std::vector<std::string> LockObject::release_session(std::uint64_t session) {
   state.count = 0;
   state.owner = Owner{};
   return {line};
+}
+
+// Acquirers waiting, the Conditions' re-acquiring waiters on this lock among them.
+void LockObject::describe(Map& out, const Inspector& in) const {
+  lock_ops::describe(state, out, in);
+  out.emplace_back("waiters", static_cast<std::uint64_t>(in.parked(*this, Awaited::free)));
 }
 
 OpResult<Owner> owner_arg(const Ctx& c, std::size_t index) {

@@ -42,6 +42,11 @@ OpResult<Unit> release(LockState& l, const Owner& who);
 OpResult<std::uint32_t> release_all(LockState& l, const Owner& who);
 /// Whether `who` holds the lock (for a plain Lock: whether its session and thread took it).
 bool held_by(const LockState& l, const Owner& who);
+/// server.inspect's fields of a lock (also a Condition's own): "locked", "holder" (the session as
+/// Inspector::session gives it, plus "thread"; nil when free), "fence" and, recursive, "count".
+void describe(const LockState& l, Map& out, const Inspector& in);
+/// {"fence", "count", "thread"} when `session` holds the lock, else nil.
+Value holding(const LockState& l, std::uint64_t session);
 }  // namespace lock_ops
 
 class LockObject : public Object {
@@ -50,6 +55,8 @@ class LockObject : public Object {
     state.recursive = recursive;
   }
   std::size_t size() const override { return state.count; }
+  void describe(Map& out, const Inspector& in) const override;
+  Value holding(std::uint64_t session) const override { return lock_ops::holding(state, session); }
   std::vector<std::string> release_session(std::uint64_t session) override;
 
   LockState state;

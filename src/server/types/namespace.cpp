@@ -55,6 +55,10 @@ OpResult<Value> snapshot(const Table& t) {
 
 }  // namespace namespace_ops
 
+void NamespaceObject::describe(Map& out, const Inspector& in) const {
+  out.emplace_back("entries", attrs.first(in.limit()));
+}
+
 OpResult<std::unique_ptr<Object>> make_namespace(const Value& params) {
   auto obj = std::make_unique<NamespaceObject>();
   if (params.is_nil()) return std::unique_ptr<Object>(std::move(obj));

@@ -13,6 +13,7 @@ class NamespaceObject : public Object {
  public:
   NamespaceObject() : Object("namespace") {}
   std::size_t size() const override { return attrs.size(); }
+  void describe(Map& out, const Inspector& in) const override;
   Table attrs;
 };
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "protocol/message.hpp"
+#include "server/blocking.hpp"
 #include "server/commands.hpp"
 #include "server/log.hpp"
 #include "server/registry.hpp"
@@ -143,6 +144,25 @@ OpResult<Value> joined(const QueueState& q) {
 }
 
 }  // namespace queue_ops
+
+// The first items (peeked, not taken), what waits on it, and, since a session's unacknowledged and
+// undone items go back to the head, who has items out: what a hung get() or join() waits for.
+void QueueObject::describe(Map& out, const Inspector& in) const {
+  Array head;
+  for (std::size_t i = 0; i < state.items.size() && i < in.limit(); ++i)
+    head.push_back(state.items[i]);
+  out.emplace_back("maxsize", static_cast<std::uint64_t>(state.maxsize));
+  out.emplace_back("items", std::move(head));
+  out.emplace_back("shutdown", state.is_shutdown);
+  out.emplace_back("getters", static_cast<std::uint64_t>(in.parked(*this, Awaited::items)));
+  out.emplace_back("putters", static_cast<std::uint64_t>(in.parked(*this, Awaited::room)));
+  if (type() == "joinablequeue") {
+    out.emplace_back("unfinished", state.unfinished);
+    out.emplace_back("joiners", static_cast<std::uint64_t>(in.parked(*this, Awaited::done)));
+    out.emplace_back("requeue_undone", requeue_undone);
+  }
+  out.emplace_back("handed_out", in.deliveries(name));
+}
 
 OpResult<std::unique_ptr<Object>> make_queue(const Value& params, bool joinable) {
   auto bound = queue_ops::read_params(params, joinable);

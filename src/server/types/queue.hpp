@@ -30,6 +30,7 @@ class QueueObject : public Object {
  public:
   explicit QueueObject(bool joinable) : Object(joinable ? "joinablequeue" : "queue") {}
   std::size_t size() const override { return state.items.size(); }
+  void describe(Map& out, const Inspector& in) const override;
 
   QueueState state;
   /// A JoinableQueue's items got and never task_done'd by a session that ends are put back (the

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "protocol/message.hpp"
+#include "server/blocking.hpp"
 #include "server/commands.hpp"
 #include "server/sessions.hpp"
 
@@ -74,6 +75,22 @@ std::vector<std::string> SemaphoreObject::release_session(std::uint64_t session)
   if (n == 0) return {};
   return {"returned " + std::to_string(n) + " permit" + (n == 1 ? "" : "s") + " of " +
           std::string(type()) + " '" + name + "'"};
+}
+
+// The permits free, waiting acquirers and, owned, who holds the others.
+void SemaphoreObject::describe(Map& out, const Inspector& in) const {
+  out.emplace_back("value", state.value);
+  out.emplace_back("initial", state.initial);
+  out.emplace_back("owned", state.owned);
+  out.emplace_back("waiters", static_cast<std::uint64_t>(in.parked(*this, Awaited::permits)));
+  if (!state.owned) return;
+  Array held;
+  for (const auto& [session, n] : state.held) {
+    Map h = in.session(session).as_map();
+    h.emplace_back("permits", n);
+    held.emplace_back(std::move(h));
+  }
+  out.emplace_back("held", std::move(held));
 }
 
 namespace {

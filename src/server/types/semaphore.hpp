@@ -45,6 +45,11 @@ class SemaphoreObject : public Object {
   explicit SemaphoreObject(SemaphoreState s)
       : Object(s.bounded ? "boundedsemaphore" : "semaphore"), state(std::move(s)) {}
   std::size_t size() const override { return static_cast<std::size_t>(state.value); }
+  void describe(Map& out, const Inspector& in) const override;
+  Value holding(std::uint64_t session) const override {
+    auto it = state.held.find(session);
+    return it == state.held.end() ? Value() : Value(Map{{"permits", it->second}});
+  }
   std::vector<std::string> release_session(std::uint64_t session) override;
 
   SemaphoreState state;

@@ -43,6 +43,13 @@ class Table {
         entries_[i].key.visit(
             [&](const Value& k) { entries_[i].value.visit([&](const Value& v) { fn(k, v); }); });
   }
+  /// The first `n` entries in insertion order as a map (server.inspect): stops after them.
+  Map first(std::size_t n) const {
+    Map out;
+    for (std::size_t i = 0; i < entries_.size() && out.size() < n; ++i)
+      if (!dead_[i]) out.emplace_back(entries_[i].key.get(), entries_[i].value.get());
+    return out;
+  }
 
  private:
   struct Entry {

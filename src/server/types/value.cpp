@@ -3,6 +3,7 @@
 // a slice assignment must keep the Array's length, as multiprocessing's Array requires.
 #include "server/types/value.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,16 @@
 namespace syncmgr::server {
 
 namespace err = protocol::err;
+
+void ValueObject::describe(Map& out, const Inspector&) const {
+  out.emplace_back("value", value);
+}
+
+void ArrayObject::describe(Map& out, const Inspector& in) const {
+  out.emplace_back("items",
+                   Array(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(
+                                                            std::min(items.size(), in.limit()))));
+}
 
 namespace value_ops {
 

@@ -15,6 +15,7 @@ class ValueObject : public Object {
  public:
   ValueObject() : Object("value") {}
   std::size_t size() const override { return 1; }
+  void describe(Map& out, const Inspector& in) const override;
 
   Value value;
 };
@@ -23,6 +24,7 @@ class ArrayObject : public Object {
  public:
   ArrayObject() : Object("array") {}
   std::size_t size() const override { return items.size(); }
+  void describe(Map& out, const Inspector& in) const override;
 
   std::vector<Value> items;  // never changes length
 };
