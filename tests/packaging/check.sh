@@ -2,7 +2,8 @@
 # Installs syncmgr into a scratch prefix and uses it as a user would: runs the installed binaries
 # without LD_LIBRARY_PATH, builds a small program against the install with CMake
 # (find_package(syncmgr)) and with pkg-config (at -std=c++23, which the flags must not downgrade),
-# runs both against a syncmgrd started from the prefix, and checks the systemd unit.
+# runs both against a syncmgrd started from the prefix, runs the CLI tests against the installed
+# syncmgr and syncmgrd (when BUILD_DIR has tests), and checks the systemd unit.
 #
 # usage: tests/packaging/check.sh [BUILD_DIR]   (default build-install)
 # An existing BUILD_DIR (scripts/test.sh passes its release build) is only re-pointed at the
@@ -83,6 +84,15 @@ SYNCMGR_ENDPOINT=$(head -1 "$work/ready")
 "$work/app-pkgconfig" pkgconfig || fail "the pkg-config build did not run"
 "$work/cmake-build/app" cmake || fail "the CMake build did not run"
 [ "$("$prefix/bin/syncmgr" get packaging-check cmake)" = 42 ] || fail "bin/syncmgr get"
+
+# The CLI test suites, with the installed syncmgr and syncmgrd in place of the build tree's (the
+# tests find both through SYNCMGR_BUILD_DIR): a build with tests has the suite to run.
+if [ -x "$dir/tests/integration_tests" ]; then
+  step "the CLI tests against the installed bin/syncmgr and bin/syncmgrd"
+  SYNCMGR_BUILD_DIR="$prefix/bin" "$dir/tests/integration_tests" -tc='cli*,syncmgrd flags*' \
+    >"$work/cli.log" 2>&1 || { tail -n 80 "$work/cli.log"; fail "CLI tests against the prefix"; }
+  grep -E '^\[doctest\] test cases' "$work/cli.log" | sed 's/^/packaging: /'
+fi
 
 unit=$prefix/lib/systemd/system/syncmgrd.service
 [ -f "$unit" ] || fail "no systemd unit installed at $unit"
