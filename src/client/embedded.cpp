@@ -2,10 +2,10 @@
 // process.
 //
 // The daemon is spawned with its key on an inherited pipe (never in argv, the environment or a
-// file), a unix:// socket in a new 0700 directory, and --owner-pid so that it exits once this process
-// is gone, however it ended. It removes its directory at exit; the owning Manager stops it (and
-// waits) when destroyed. A fork()ed child's copy of the Manager never stops it: only the process
-// that started it does.
+// file), a unix:// socket in a new 0700 directory, and --owner-pid so that it exits once this
+// process is gone, however it ended. It removes its directory at exit; the owning Manager stops it
+// (and waits) when destroyed. A fork()ed child's copy of the Manager never stops it: only the
+// process that started it does.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>

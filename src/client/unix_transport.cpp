@@ -155,8 +155,6 @@ bool UnixTransport::send(std::string frame) {
   auto give_up = Clock::now() + kSendPatience;
   while (sent < total) {
     msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 2;
     // Skip what was sent already.
     std::size_t skip = sent;
     iovec rest[2];

@@ -197,13 +197,7 @@ void UnixLinks::on_readable(std::uint64_t token) {
       n = ::read(c.fd, c.body.data() + c.body_got, c.body.size() - c.body_got);
       if (n > 0) {
         c.body_got += static_cast<std::size_t>(n);
-        if (c.body_got == c.body.size()) {
-          std::string frame = std::move(c.body);
-          c.body = std::string();
-          c.prefix_got = 0;
-          c.body_got = 0;
-          sink_.on_unix_frame(c.id, c.peer, frame);
-        }
+        if (c.body_got == c.body.size()) deliver_body(c);
         continue;
       }
     } else {
@@ -260,15 +254,17 @@ bool UnixLinks::consume(std::uint64_t token, const char* data, std::size_t len) 
     c.body_got += take;
     data += take;
     len -= take;
-    if (c.body_got == c.body.size()) {
-      std::string frame = std::move(c.body);
-      c.body = std::string();
-      c.prefix_got = 0;
-      c.body_got = 0;
-      sink_.on_unix_frame(c.id, c.peer, frame);
-    }
+    if (c.body_got == c.body.size()) deliver_body(c);
   }
   return true;
+}
+
+void UnixLinks::deliver_body(Conn& c) {
+  std::string frame = std::move(c.body);
+  c.body = std::string();
+  c.prefix_got = 0;
+  c.body_got = 0;
+  sink_.on_unix_frame(c.id, c.peer, frame);
 }
 
 void UnixLinks::send(std::string_view conn, std::string_view frame) {

@@ -103,6 +103,8 @@ class UnixLinks {
   void on_readable(std::uint64_t token);
   /// Feeds bytes read into the frame parser; false once the connection must close.
   bool consume(std::uint64_t token, const char* data, std::size_t len);
+  /// Hands the frame read into `c.body` to the sink and makes ready for the next length prefix.
+  void deliver_body(Conn& c);
   void flush(std::uint64_t token, Conn& c);
   /// Marks a connection to be closed by reap(); its frames are no longer handled or sent.
   void doom(std::uint64_t token);
