@@ -41,6 +41,16 @@ FrameBuilder::FrameBuilder() : buf_(256) {  // grown to fit what is packed (sbuf
   buf_.write(room, sizeof room);
 }
 
+void FrameBuilder::reset() {
+  if (buf_.data() == nullptr || buf_.size() > 64 * 1024) {
+    buf_ = msgpack::sbuffer(256);
+  } else {
+    buf_.clear();
+  }
+  char room[kHeaderSize] = {};
+  buf_.write(room, sizeof room);
+}
+
 namespace {
 // Writes the header into the room at the start of a frame; returns its tag when `macs`.
 std::optional<Tag> finish_frame(char* frame, std::size_t size, Hmac& key, bool macs,

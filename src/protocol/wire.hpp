@@ -98,6 +98,8 @@ class FrameBuilder {
   /// Pack the payload here (after the header's room).
   msgpack::sbuffer& buffer() { return buf_; }
   bool empty() const { return buf_.size() == kHeaderSize; }
+  /// Empties it for the next frame, keeping its memory unless the frame was moved away or large.
+  void reset();
   /// Completes the frame; buffer() then holds header || payload [|| tag].
   void seal(Hmac& key, bool macs, const Header& h);
 

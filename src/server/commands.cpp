@@ -20,8 +20,12 @@ void CommandTable::add(std::string name, int min_args, int max_args, CommandFlag
 }
 
 const Command* CommandTable::find(std::string_view op) const {
+  // As Registry::find: calls come in runs of one op. Commands are never removed.
+  if (last_found_ != nullptr && last_found_->name == op) return last_found_;
   auto it = commands_.find(op);
-  return it == commands_.end() ? nullptr : &it->second;
+  if (it == commands_.end()) return nullptr;
+  last_found_ = &it->second;
+  return last_found_;
 }
 
 void CommandTable::add_type(std::string_view type, Factory factory) {

@@ -127,6 +127,7 @@ class CommandTable {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, Command, Hash, std::equal_to<>> commands_;
+  mutable const Command* last_found_ = nullptr;  // find's last answer (one thread: the loop's)
   std::unordered_map<std::string_view, Factory> types_;
 };
 

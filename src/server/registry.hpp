@@ -62,6 +62,7 @@ class Registry {
   };
   const CommandTable& table_;
   std::unordered_map<std::string, std::unique_ptr<Object>, Hash, std::equal_to<>> objects_;
+  Object* last_found_ = nullptr;  // find's last answer; forgotten when that object is destroyed
   // session -> the temporaries it holds (a set: releasing one of 100,000 must not scan them all)
   std::unordered_map<std::uint64_t, std::unordered_set<std::string>> held_;
   std::function<void(const Object&, bool)> on_gone_;

@@ -36,11 +36,24 @@ std::string peer_address(zmq::message_t& msg) {
 }
 
 void pack_ok(msgpack::sbuffer& out, std::uint64_t id, const Value& v) {
-  msgpack::packer<msgpack::sbuffer> pk(out);
+  // The envelope (and a nil or bool result) is packed on the stack and written once: a
+  // sbuffer::write per token cost more than the packing itself.
+  struct Head {
+    char bytes[16];
+    std::size_t size = 0;
+    void write(const char* data, std::size_t n) {
+      std::memcpy(bytes + size, data, n);
+      size += n;
+    }
+  } head;
+  msgpack::packer<Head> pk(head);
   pk.pack_array(3);
-  pk.pack(id);
+  pk.pack(id);  // at most 9 bytes
   pk.pack(static_cast<std::uint8_t>(protocol::ReplyStatus::ok));
-  pk.pack(v);
+  bool small = v.is_nil() || v.kind() == Value::Kind::boolean;
+  if (small) pk.pack(v);  // one byte
+  out.write(head.bytes, head.size);
+  if (!small) msgpack::packer<msgpack::sbuffer>(out).pack(v);
 }
 
 std::string arity_message(const Command& c, std::size_t given) {
@@ -273,7 +286,10 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, co
 }
 
 void Server::on_request(Session& session, std::string_view payload) {
-  protocol::FrameBuilder frame;  // the replies are packed straight into the reply frame
+  // The replies are packed straight into the reply frame, whose memory is reused from frame to
+  // frame (a unix link copies it out; ZeroMQ takes it, and reset() starts a new one).
+  protocol::FrameBuilder& frame = reply_frame_;
+  frame.reset();
   msgpack::sbuffer& out = frame.buffer();
   // Every request gets exactly one reply under its own id (PROTOCOL.md, "Requests and replies").
   if (payload.empty())

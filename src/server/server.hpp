@@ -18,6 +18,7 @@
 
 #include "protocol/curve.hpp"
 #include "protocol/msgpack_read.hpp"
+#include "protocol/wire.hpp"
 #include "server/blocking.hpp"
 #include "server/commands.hpp"
 #include "server/gate.hpp"
@@ -157,9 +158,10 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   std::vector<std::string> endpoints_;
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
-  std::vector<Value> args_;           // dispatch's argument list, kept for its capacity
-  msgpack::zone request_zone_{8192};  // dispatch_general's, emptied after each request
-  std::vector<Gate::Closed> closed_;  // notices of closed connections not acted on yet
+  protocol::FrameBuilder reply_frame_;  // on_request's
+  std::vector<Value> args_;             // dispatch's argument list, kept for its capacity
+  msgpack::zone request_zone_{8192};    // dispatch_general's, emptied after each request
+  std::vector<Gate::Closed> closed_;    // notices of closed connections not acted on yet
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
   /// After the loop itself stalled: sessions are not expired before this (see run()).
