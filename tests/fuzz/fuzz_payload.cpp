@@ -7,6 +7,8 @@
 //  - both readers see the same objects;
 //  - a Value packs to msgpack that the daemon's own limits accept again and that converts to a
 //    Value of the same kind packing to the same bytes (what is stored is what is answered);
+//  - the direct reader (msgpack_read.hpp, the daemon's fast path) reads each object exactly as
+//    the general path reads and converts it, or declines it (never reads it differently);
 //  - for hashable values (what may be a dict key), equality is symmetric, agrees with compare()
 //    == 0, and equal values hash equal; compare() is antisymmetric.
 // Maps are left out of the equality properties on purpose: maps with duplicate keys are a known,
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "protocol/message.hpp"
+#include "protocol/msgpack_read.hpp"
 #include "syncmgr/errors.hpp"
 #include "syncmgr/value.hpp"
 
@@ -167,6 +170,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check(daemon_failed == client_failed, "both readers fail on the same payloads");
   check(daemon_view == client_view, "both readers see the same objects");
+
+  // The direct reader, object by object, against the general path's reading of the same bytes.
+  {
+    Cursor cursor(payload);
+    while (!cursor.at_end()) {
+      std::size_t start = static_cast<std::size_t>(cursor.position() - payload.data());
+      Value direct;
+      if (!read_value(cursor, direct, kMaxValueDepth)) break;  // declined: the general path's
+      std::string_view one = payload.substr(
+          start, static_cast<std::size_t>(cursor.position() - payload.data()) - start);
+      std::size_t offset = 0;
+      std::optional<Value> general;
+      try {
+        auto oh = msgpack::unpack(one.data(), one.size(), offset, nullptr, nullptr,
+                                  unpack_limits(one.size()));
+        general = to_value(oh.get());
+      } catch (const std::exception&) {
+      }
+      check(general.has_value() && offset == one.size(),
+            "what the direct reader reads, the general path reads too");
+      check(packed(direct) == packed(*general) && direct.kind() == general->kind(),
+            "the direct reader reads a value as the general path does");
+    }
+  }
 
   for (std::size_t i = 0; i < values.size(); ++i) {
     check_roundtrip(values[i]);
