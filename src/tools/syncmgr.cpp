@@ -171,7 +171,7 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
       std::vector<Row> rows;
       // Columns as wide as their longest entry ("joinablequeue" overflowed a fixed width).
       int name_w = 32, type_w = 4;
-      for (const auto& o : list.as_array()) {
+      for (const auto& o : list.as_list()) {
         Row r;
         for (const auto& [k, v] : o.as_map()) {
           if (k == Value("name")) r.name = v.as_string();
