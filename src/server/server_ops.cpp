@@ -153,7 +153,7 @@ Reply list(Ctx& c) {
 
 // server.inspect name [limit] -> {name, type, size, temporary, ops, parked_calls, <type's own>}
 // | NameError. Read-only: queues are peeked, nothing is taken or changed. `limit` (default 10, at
-// most 1000) caps the items or entries listed.
+// most 1000) caps the items or entries listed, and so does their size (kInspectMaxBytes, see Peek).
 Reply inspect(Ctx& c) {
   if (c.args[0].kind() != Value::Kind::string) return arg_type_error("name", c.args[0], "a str");
   std::int64_t limit = 10;

@@ -140,6 +140,47 @@ TEST_CASE("cli live: inspect a queue peeks its first items and shows waiters and
   CHECK(cli(d, {"inspect", "q", "--limit", "x"}).code == 2);
 }
 
+TEST_CASE("cli live: inspect lists at most 64 KiB of items and counts the ones it leaves out") {
+  Daemon d;
+  Manager m(d.options());
+  const std::string mib(1u << 20, 'x');
+  auto q = m.Queue("big");
+  for (int i = 0; i < 4; ++i)
+    q.put(mib);
+  Value v = inspect(d, {"big"});
+  CHECK(int_field(v, "size") == 4);
+  CHECK(field(v, "items")->as_list().empty());  // the first alone is past the cap
+  CHECK(int_field(v, "omitted") == 4);
+  CHECK(q.qsize() == 4);  // peeked, not taken
+  Result text = cli(d, {"inspect", "big"});
+  CHECK(text.code == 0);
+  CHECK(text.out.size() < 4096);
+  CHECK(text.out.find("omitted") != std::string::npos);
+
+  // Items are listed in order while they fit: a prefix, never a later, smaller item.
+  const std::string kib40(40u << 10, 'y');
+  auto mixed = m.Queue("mixed");
+  for (const Value& item : {Value(1), Value(kib40), Value(kib40), Value(2)})
+    mixed.put(item);
+  Value mv = inspect(d, {"mixed"});
+  CHECK(*field(mv, "items") == Value(syncmgr::List{Value(1), Value(kib40)}));
+  CHECK(int_field(mv, "omitted") == 2);
+  CHECK(int_field(inspect(d, {"mixed", "--limit", "1"}), "omitted") == 0);  // limit comes first
+  CHECK(int_field(inspect(d, {"mixed", "--limit", "3"}), "omitted") == 1);
+
+  // The same cap for a dict's entries (key and value counted) and a list's items.
+  auto dict = m.dict("bigd");
+  dict.set("a", mib);
+  dict.set("b", 1);
+  Value dv = inspect(d, {"bigd"});
+  CHECK(field(dv, "entries")->as_map().empty());
+  CHECK(int_field(dv, "omitted") == 2);
+  auto l = m.list("bigl", std::vector<std::string>{"small", mib});
+  Value lv = inspect(d, {"bigl"});
+  CHECK(*field(lv, "items") == Value(syncmgr::List{Value("small")}));
+  CHECK(int_field(lv, "omitted") == 1);
+}
+
 TEST_CASE("cli live: inspect a lock names its holder's session and pid, token and waiters") {
   Daemon d;
   Manager m(d.options());

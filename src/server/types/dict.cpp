@@ -18,7 +18,9 @@ Err key_error(const Value& key) {
 }  // namespace
 
 void DictObject::describe(Map& out, const Inspector& in) const {
-  out.emplace_back("entries", table.first(in.limit()));
+  Peek peek(in);
+  out.emplace_back("entries", table.first(peek));
+  out.emplace_back("omitted", peek.omitted(table.size()));
 }
 
 OpResult<std::unique_ptr<Object>> make_dict(const Value& params) {

@@ -19,9 +19,9 @@ namespace syncmgr::server {
 namespace err = protocol::err;
 
 void ListObject::describe(Map& out, const Inspector& in) const {
-  out.emplace_back("items",
-                   List(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(
-                                                           std::min(items.size(), in.limit()))));
+  Peek peek(in);
+  out.emplace_back("items", peek.items(items));
+  out.emplace_back("omitted", peek.omitted(items.size()));
 }
 
 OpResult<std::unique_ptr<Object>> make_list(const Value& params) {

@@ -148,11 +148,10 @@ OpResult<Value> joined(const QueueState& q) {
 // The first items (peeked, not taken), what waits on it, and, since a session's unacknowledged and
 // undone items go back to the head, who has items out: what a hung get() or join() waits for.
 void QueueObject::describe(Map& out, const Inspector& in) const {
-  List head;
-  for (std::size_t i = 0; i < state.items.size() && i < in.limit(); ++i)
-    head.push_back(state.items[i]);
+  Peek peek(in);
   out.emplace_back("maxsize", static_cast<std::uint64_t>(state.maxsize));
-  out.emplace_back("items", std::move(head));
+  out.emplace_back("items", peek.items(state.items));
+  out.emplace_back("omitted", peek.omitted(state.items.size()));
   out.emplace_back("shutdown", state.is_shutdown);
   out.emplace_back("getters", static_cast<std::uint64_t>(in.parked(*this, Awaited::items)));
   out.emplace_back("putters", static_cast<std::uint64_t>(in.parked(*this, Awaited::room)));

@@ -20,9 +20,9 @@ void ValueObject::describe(Map& out, const Inspector&) const {
 }
 
 void ArrayObject::describe(Map& out, const Inspector& in) const {
-  out.emplace_back("items",
-                   List(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(
-                                                           std::min(items.size(), in.limit()))));
+  Peek peek(in);
+  out.emplace_back("items", peek.items(items));
+  out.emplace_back("omitted", peek.omitted(items.size()));
 }
 
 namespace value_ops {
