@@ -4,14 +4,15 @@
 # libFuzzer and sanitizer runtimes (scripts/fuzz.sh). cmake and systemd (for systemd-analyze)
 # are used by the packaging check only, iproute2 (ip netns) by examples/multihost. python3-zmq,
 # python3-msgpack and python3-pytest: the Python client (python/syncmgr) and its tests, with
-# Debian's /usr/bin/python3.
+# Debian's /usr/bin/python3. libfmt-dev: the optional test of include/syncmgr/format.hpp (the build
+# works without it).
 set -euo pipefail
 extra=()
 for a in "$@"; do
   if [ "$a" = --fuzz ]; then extra+=(clang libclang-rt-14-dev); else extra+=("$a"); fi
 done
 packages=(g++ meson ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libssl-dev
-          doctest-dev cmake systemd iproute2 python3-zmq python3-msgpack python3-pytest
+          doctest-dev libfmt-dev cmake systemd iproute2 python3-zmq python3-msgpack python3-pytest
           "${extra[@]}")
 missing=()
 for p in "${packages[@]}"; do

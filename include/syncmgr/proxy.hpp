@@ -180,7 +180,7 @@ T result_as(const ReplyRef& reply, std::string_view op, std::string_view target)
 template <class T>
 Value result_limits() {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-    return Value(Array{Value(std::numeric_limits<T>::min()), Value(std::numeric_limits<T>::max())});
+    return Value(List{Value(std::numeric_limits<T>::min()), Value(std::numeric_limits<T>::max())});
   else
     return Value();
 }

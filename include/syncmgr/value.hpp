@@ -41,7 +41,11 @@ struct Bytes {
   friend bool operator==(const Bytes& a, const Bytes& b) { return a.data == b.data; }
 };
 
-using Array = std::vector<Value>;
+/// msgpack array (Python list). Named List, not Array: Manager::Array(...) is the shared-array
+/// proxy factory, a different thing.
+using List = std::vector<Value>;
+/// The old name of List, kept so existing code compiles (with a warning).
+using Array [[deprecated("use syncmgr::List")]] = List;
 /// msgpack map; insertion order is kept.
 using Map = std::vector<std::pair<Value, Value>>;
 
@@ -67,7 +71,7 @@ class Value {
   Value(std::string_view s) : v_(std::string(s)) {}
   Value(const char* s) : v_(std::string(s)) {}
   Value(Bytes b) : v_(std::move(b)) {}
-  Value(Array a) : v_(std::move(a)) {}
+  Value(List a) : v_(std::move(a)) {}
   Value(Map m) : v_(std::move(m)) {}
 
   Kind kind() const noexcept;
@@ -85,8 +89,10 @@ class Value {
   double as_double() const;  // any number
   const std::string& as_string() const;
   const Bytes& as_bytes() const;
-  const Array& as_array() const;
-  Array& as_array();
+  const List& as_list() const;
+  List& as_list();
+  [[deprecated("use as_list()")]] const List& as_array() const { return as_list(); }
+  [[deprecated("use as_list()")]] List& as_array() { return as_list(); }
   const Map& as_map() const;
   Map& as_map();
 
@@ -124,7 +130,7 @@ class Value {
   const auto& variant() const noexcept { return v_; }
 
  private:
-  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, Bytes, Array,
+  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, Bytes, List,
                Map>
       v_;
 };

@@ -129,13 +129,13 @@ const Bytes& Value::as_bytes() const {
   if (v_.index() != kBin) wrong_type(*this, "bin");
   return std::get<Bytes>(v_);
 }
-const Array& Value::as_array() const {
+const List& Value::as_list() const {
   if (v_.index() != kArray) wrong_type(*this, "array");
-  return std::get<Array>(v_);
+  return std::get<List>(v_);
 }
-Array& Value::as_array() {
+List& Value::as_list() {
   if (v_.index() != kArray) wrong_type(*this, "array");
-  return std::get<Array>(v_);
+  return std::get<List>(v_);
 }
 const Map& Value::as_map() const {
   if (v_.index() != kMap) wrong_type(*this, "map");
@@ -236,7 +236,7 @@ bool operator==(const Value& a, const Value& b) noexcept {
     case kBin:
       return std::get<Bytes>(a.v_) == std::get<Bytes>(b.v_);
     case kArray:
-      return std::get<Array>(a.v_) == std::get<Array>(b.v_);
+      return std::get<List>(a.v_) == std::get<List>(b.v_);
     default:
       return maps_equal(std::get<Map>(a.v_), std::get<Map>(b.v_));
   }
@@ -260,8 +260,8 @@ std::optional<int> compare(const Value& a, const Value& b) noexcept {
     }
     case kArray: {
       // Lexicographic, as Python compares lists: the first unequal pair decides.
-      const Array& x = std::get<Array>(a.v_);
-      const Array& y = std::get<Array>(b.v_);
+      const List& x = std::get<List>(a.v_);
+      const List& y = std::get<List>(b.v_);
       for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
         if (x[i] == y[i]) continue;
         return compare(x[i], y[i]);
@@ -276,7 +276,7 @@ std::optional<int> compare(const Value& a, const Value& b) noexcept {
 bool Value::hashable() const noexcept {
   if (v_.index() == kMap) return false;
   if (v_.index() == kArray) {
-    for (const auto& e : std::get<Array>(v_))
+    for (const auto& e : std::get<List>(v_))
       if (!e.hashable()) return false;
   }
   return true;
@@ -310,7 +310,7 @@ std::size_t Value::hash() const noexcept {
       return mix(7, std::hash<std::string>{}(std::get<Bytes>(v_).data));
     case kArray: {
       std::size_t h = 11;
-      for (const auto& e : std::get<Array>(v_))
+      for (const auto& e : std::get<List>(v_))
         h = mix(h, e.hash());
       return h;
     }
@@ -350,7 +350,7 @@ void append_repr(std::string& out, const Value& v) {
     case kArray: {
       out += '[';
       const char* sep = "";
-      for (const auto& e : std::get<Array>(var)) {
+      for (const auto& e : std::get<List>(var)) {
         out += sep;
         append_repr(out, e);
         sep = ", ";
@@ -418,7 +418,7 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
         v = Value(syncmgr::Bytes{std::string(o.via.bin.ptr, o.via.bin.size)});
         break;
       case msgpack::type::ARRAY: {
-        syncmgr::Array a(o.via.array.size);
+        syncmgr::List a(o.via.array.size);
         for (uint32_t i = 0; i < o.via.array.size; ++i)
           o.via.array.ptr[i].convert(a[i]);
         v = Value(std::move(a));

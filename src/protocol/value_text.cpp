@@ -99,7 +99,7 @@ void append_python(std::string& out, const Value& v, bool top_level_str) {
     case kArray: {
       out += '[';
       const char* sep = "";
-      for (const auto& e : std::get<Array>(var)) {
+      for (const auto& e : std::get<List>(var)) {
         out += sep;
         append_python(out, e, false);
         sep = ", ";

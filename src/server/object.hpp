@@ -2,6 +2,8 @@
 // returns an OpResult (a value or an error), never throws across dispatch.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,7 +48,8 @@ enum class Awaited : std::uint8_t;  // what a parked call waits for (blocking.hp
 class Inspector {
  public:
   virtual ~Inspector() = default;
-  /// How many items or entries describe() lists at most (the first ones).
+  /// How many items or entries describe() lists at most (the first ones; see Peek, which also caps
+  /// their size).
   virtual std::size_t limit() const = 0;
   /// Calls parked on `obj` waiting for `what`.
   virtual std::size_t parked(const Object& obj, Awaited what) const = 0;
@@ -55,6 +58,60 @@ class Inspector {
   /// Items of queue `name` handed out and not yet acknowledged, and (JoinableQueue) got and not
   /// yet task_done'd, per session that has any: [session(id) + {"unacknowledged", "undone"}...].
   virtual Value deliveries(const std::string& queue) const = 0;
+};
+
+/// The most packed bytes the items or entries server.inspect lists may take in all: inspecting a
+/// queue of 1 MiB items lists none of them, rather than `limit` MiB (docs/PROTOCOL.md).
+inline constexpr std::size_t kInspectMaxBytes = 64 * 1024;
+
+/// The bytes `v` packs to, counted without building them.
+inline std::size_t packed_size(const Value& v) {
+  struct Counter {
+    std::size_t n = 0;
+    void write(const char*, std::size_t len) { n += len; }
+  } counter;
+  msgpack::packer<Counter> p(counter);
+  p.pack(v);
+  return counter.n;
+}
+
+/// What describe() lists of a container: its first items (or entries) in order, at most
+/// Inspector::limit() of them and kInspectMaxBytes packed in all. Ask take() for each in order
+/// and stop at the first false: the list is always a prefix, never a later, smaller item.
+class Peek {
+ public:
+  explicit Peek(const Inspector& in) : limit_(in.limit()) {}
+  /// Whether the next item (with `value`: an entry, both counted) is listed.
+  bool take(const Value& item, const Value* value = nullptr) {
+    if (full_ || taken_ == limit_) return false;
+    std::size_t n = packed_size(item) + (value != nullptr ? packed_size(*value) : 0);
+    if (n > bytes_left_) {
+      full_ = true;
+      return false;
+    }
+    bytes_left_ -= n;
+    ++taken_;
+    return true;
+  }
+  /// Of a container of `size` items, how many of the first limit() the byte cap left out.
+  std::uint64_t omitted(std::size_t size) const { return std::min(size, limit_) - taken_; }
+
+  /// The listed prefix of a sequence of Values.
+  template <class Seq>
+  List items(const Seq& seq) {
+    List out;
+    for (const Value& v : seq) {
+      if (!take(v)) break;
+      out.push_back(v);
+    }
+    return out;
+  }
+
+ private:
+  std::size_t limit_;
+  std::size_t taken_ = 0;
+  std::size_t bytes_left_ = kInspectMaxBytes;
+  bool full_ = false;
 };
 
 /// Base of every hosted object. One subclass per type, in src/server/types/<type>.cpp.

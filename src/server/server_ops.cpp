@@ -36,7 +36,7 @@ Reply open(Ctx& c) {
   Value params = c.args.size() > 2 ? c.args[2] : Value();
   auto r = c.registry.open(c.args[0].as_string(), c.args[1], params, c.session.id);
   if (!r.ok()) return r.error();
-  return Value(Array{Value(r.value().name), Value(r.value().created)});
+  return Value(List{Value(r.value().name), Value(r.value().created)});
 }
 
 // server.remove name -> nil | NameError
@@ -114,7 +114,7 @@ class DaemonInspector : public Inspector {
       rows.emplace_back(s.opened.time_since_epoch().count(), std::move(m));
     });
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    Array out;
+    List out;
     for (auto& r : rows)
       out.emplace_back(std::move(r.second));
     return Value(std::move(out));
@@ -140,7 +140,7 @@ Reply list(Ctx& c) {
   std::vector<const Object*> objs;
   c.registry.for_each([&](const Object& o) { objs.push_back(&o); });
   std::sort(objs.begin(), objs.end(), [](auto* a, auto* b) { return a->name < b->name; });
-  Array out;
+  List out;
   out.reserve(objs.size());
   for (auto* o : objs) {
     Map m = base_fields(*o);
@@ -153,7 +153,7 @@ Reply list(Ctx& c) {
 
 // server.inspect name [limit] -> {name, type, size, temporary, ops, parked_calls, <type's own>}
 // | NameError. Read-only: queues are peeked, nothing is taken or changed. `limit` (default 10, at
-// most 1000) caps the items or entries listed.
+// most 1000) caps the items or entries listed, and so does their size (kInspectMaxBytes, see Peek).
 Reply inspect(Ctx& c) {
   if (c.args[0].kind() != Value::Kind::string) return arg_type_error("name", c.args[0], "a str");
   std::int64_t limit = 10;
@@ -184,7 +184,7 @@ Reply sessions(Ctx& c) {
   std::sort(all.begin(), all.end(), [](auto* a, auto* b) {
     return a->opened != b->opened ? a->opened < b->opened : a->id < b->id;
   });
-  Array out;
+  List out;
   for (const Session* s : all) {
     Map m = session_ref(s, s->id);
     m.emplace_back("self", s->id == c.session.id);
@@ -192,7 +192,7 @@ Reply sessions(Ctx& c) {
     m.emplace_back("idle_seconds", seconds(now - s->last_seen));
     std::vector<std::string> names(s->holdings.begin(), s->holdings.end());
     std::sort(names.begin(), names.end());
-    Array holdings;
+    List holdings;
     for (const auto& name : names) {
       Object* o = c.registry.find(name);
       if (o == nullptr) continue;

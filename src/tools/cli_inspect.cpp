@@ -64,10 +64,10 @@ std::string session_phrase(const Value& v) {
 // A field's value for a person: session references as phrases, the rest as JSON.
 std::string human(const Value& v) {
   if (is_session_ref(v)) return session_phrase(v);
-  if (v.kind() == Value::Kind::array && !v.as_array().empty() &&
-      std::all_of(v.as_array().begin(), v.as_array().end(), is_session_ref)) {
+  if (v.kind() == Value::Kind::array && !v.as_list().empty() &&
+      std::all_of(v.as_list().begin(), v.as_list().end(), is_session_ref)) {
     std::string out;
-    for (const auto& s : v.as_array())
+    for (const auto& s : v.as_list())
       out += (out.empty() ? "" : "; ") + session_phrase(s);
     return out;
   }
@@ -123,18 +123,18 @@ int sessions(syncmgr::Manager& m, const Flags& f) {
     return 0;
   }
   int peer_w = 4;
-  for (const auto& s : all.as_array())
+  for (const auto& s : all.as_list())
     peer_w = std::max(peer_w, static_cast<int>(str_field(s, "peer").size()));
   std::printf("%-17s %7s %8s %8s %6s %7s %6s  %-*s  %s\n", "SESSION", "PID", "AGE", "IDLE",
               "PARKED", "UNACKED", "UNDONE", peer_w, "PEER", "HOLDINGS");
-  for (const auto& s : all.as_array()) {
+  for (const auto& s : all.as_list()) {
     std::string id = str_field(s, "id");
     const Value* self = field(s, "self");
     if (self != nullptr && self->as_bool()) id += "*";
     const Value* pid = field(s, "pid");
     std::string holdings;
     if (const Value* h = field(s, "holdings"))
-      for (const auto& x : h->as_array()) {
+      for (const auto& x : h->as_list()) {
         holdings +=
             (holdings.empty() ? "" : ", ") + str_field(x, "type") + " " + str_field(x, "name");
         std::string details;
@@ -219,8 +219,8 @@ Sample refresh_all(syncmgr::Manager& m, const std::string& endpoint, const Flags
   Value stats = m.stats();
   Value list = m.call("server.list", "");
   Sample now{std::chrono::steady_clock::now(), {}};
-  Array rows;
-  for (const auto& o : list.as_array()) {
+  List rows;
+  for (const auto& o : list.as_list()) {
     std::string name = str_field(o, "name");
     double ops = num_field(o, "ops");
     now.ops[name] = ops;

@@ -56,7 +56,7 @@ class Parser {
     }
     if (c == '[') {
       ++i_;
-      Array a;
+      List a;
       if (eat(']')) return Value(std::move(a));
       do {
         auto e = value(depth + 1);
@@ -101,9 +101,9 @@ class Parser {
     if (tag == "$map") {
       if (body.kind() != Value::Kind::array) return std::nullopt;
       Map out;
-      for (const auto& pair : body.as_array()) {
-        if (pair.kind() != Value::Kind::array || pair.as_array().size() != 2) return std::nullopt;
-        out.emplace_back(pair.as_array()[0], pair.as_array()[1]);
+      for (const auto& pair : body.as_list()) {
+        if (pair.kind() != Value::Kind::array || pair.as_list().size() != 2) return std::nullopt;
+        out.emplace_back(pair.as_list()[0], pair.as_list()[1]);
       }
       return Value(std::move(out));
     }
@@ -368,7 +368,7 @@ void write(std::string& out, const Value& v) {
     case Value::Kind::array: {
       out += '[';
       const char* sep = "";
-      for (const auto& e : v.as_array()) {
+      for (const auto& e : v.as_list()) {
         out += sep;
         write(out, e);
         sep = ", ";

@@ -44,7 +44,8 @@ const char* kUsage =
     "command options:\n"
     "  --wait SECS             get/put on a queue: wait this long for an item or room (default 0:\n"
     "                          answer at once, Empty or Full when there is none)\n"
-    "  --limit N               inspect, watch NAME: list at most N items or entries (default 10)\n"
+    "  --limit N               inspect, watch NAME: list at most N items or entries (default 10;\n"
+    "                          64 KiB in all, `omitted` counts what that cap left out)\n"
     "  --count N               watch: exit after N refreshes\n"
     "  --interval SECS         watch: seconds between refreshes (default 1)\n"
     "\n"
@@ -171,7 +172,7 @@ int run(syncmgr::Manager& m, const std::string& endpoint, const std::vector<std:
       std::vector<Row> rows;
       // Columns as wide as their longest entry ("joinablequeue" overflowed a fixed width).
       int name_w = 32, type_w = 4;
-      for (const auto& o : list.as_array()) {
+      for (const auto& o : list.as_list()) {
         Row r;
         for (const auto& [k, v] : o.as_map()) {
           if (k == Value("name")) r.name = v.as_string();

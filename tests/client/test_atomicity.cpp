@@ -54,7 +54,7 @@ TEST_CASE("atomicity: every consuming typed call hands over what it could not co
   q.put_many(std::vector<syncmgr::Value>{syncmgr::Value(3), syncmgr::Value("four")});
   // get_many: every item taken travels in the exception, the convertible ones too.
   CHECK(conversion_error_value([&] { q.get_many<int>(5); }) ==
-        syncmgr::Value(Array{syncmgr::Value(3), syncmgr::Value("four")}));
+        syncmgr::Value(List{syncmgr::Value(3), syncmgr::Value("four")}));
   CHECK(q.qsize() == 0);
 
   auto dict = m.dict("d");
@@ -62,7 +62,7 @@ TEST_CASE("atomicity: every consuming typed call hands over what it could not co
   CHECK(conversion_error_value([&] { dict.pop<std::string>("k"); }) == syncmgr::Value(1.5));
   dict.set("k", 2.5);
   auto pair = conversion_error_value([&] { dict.popitem<std::string, std::string>(); });
-  CHECK(pair == syncmgr::Value(Array{syncmgr::Value("k"), syncmgr::Value(2.5)}));
+  CHECK(pair == syncmgr::Value(List{syncmgr::Value("k"), syncmgr::Value(2.5)}));
 
   auto list = m.list("l");
   list.append(std::string("s"));
@@ -119,7 +119,7 @@ TEST_CASE("atomicity: the daemon checks the result limits of increment and add")
   Manager m(d.options());
   auto ns = m.Namespace("ns");
   ns.set("x", 1);
-  syncmgr::Value int8{Array{syncmgr::Value(-128), syncmgr::Value(127)}};
+  syncmgr::Value int8{List{syncmgr::Value(-128), syncmgr::Value(127)}};
   CHECK(m.call<int>("namespace.increment", "ns", "x", 126, int8) == 127);
   CHECK_THROWS_AS(m.call<int>("namespace.increment", "ns", "x", 1, int8), ValueError);
   CHECK_THROWS_AS(m.call("namespace.increment", "ns", "x", 1, std::string("int")), TypeError);

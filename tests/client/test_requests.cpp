@@ -42,7 +42,7 @@ std::string queue_get(std::uint64_t id, const std::string& name) {
 }
 
 const Value& field(const Value& reply, std::size_t i) {
-  return reply.as_array()[i];
+  return reply.as_list()[i];
 }
 
 }  // namespace
@@ -63,7 +63,7 @@ TEST_CASE(
   m.Queue("q").put(1);
   auto first = c.replies();
   REQUIRE(first.size() == 1);
-  CHECK(first[0] == Value(Array{7, 0, 1}));
+  CHECK(first[0] == Value(List{7, 0, 1}));
   CHECK(testsupport::stat(m, "parked_calls") == 1);
   // The session ends with the other get still parked: it must end with it.
   CHECK(c.call(pack_request(8, "server.bye", nullptr, [](auto& pk) { pk.pack_array(0); }), 4)
@@ -103,7 +103,7 @@ TEST_CASE("requests: server.cancel of a reused id cancels each parked call of it
   CHECK(field(all[0], 2) == Value("CancelledError"));
   CHECK(field(all[1], 0) == Value(5));
   CHECK(field(all[1], 2) == Value("CancelledError"));
-  CHECK(all[2] == Value(Array{6, 0, true}));
+  CHECK(all[2] == Value(List{6, 0, true}));
   CHECK(testsupport::stat(m, "parked_calls") == 0);
 }
 
@@ -165,7 +165,7 @@ TEST_CASE("requests: an ext value is a TypeError under the request's id; later r
   REQUIRE(r.size() == 2);
   CHECK(field(r[0], 0) == Value(2));
   CHECK(field(r[0], 2) == Value("TypeError"));
-  CHECK(r[1] == Value(Array{3, 0, "pong"}));
+  CHECK(r[1] == Value(List{3, 0, "pong"}));
   // An ext value where the op should be is a bad shape, answered under the readable id.
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
@@ -179,7 +179,7 @@ TEST_CASE("requests: an ext value is a TypeError under the request's id; later r
   REQUIRE(r.size() == 2);
   CHECK(field(r[0], 0) == Value(4));
   CHECK(field(r[0], 2) == Value("ProtocolError"));
-  CHECK(r[1] == Value(Array{5, 0, "pong"}));
+  CHECK(r[1] == Value(List{5, 0, "pong"}));
 }
 
 TEST_CASE(
@@ -226,7 +226,7 @@ TEST_CASE(
   CHECK(field(r[2], 2) == Value("ProtocolError"));
   CHECK(field(r[3], 0) == Value(0));
   CHECK(field(r[3], 2) == Value("ProtocolError"));
-  CHECK(r[4] == Value(Array{11, 0, "pong"}));
+  CHECK(r[4] == Value(List{11, 0, "pong"}));
 }
 
 TEST_CASE(
@@ -254,11 +254,11 @@ TEST_CASE(
   };
   r = c.call(nested_put(2, 64), 3);
   REQUIRE(r.size() == 1);
-  CHECK(r[0] == Value(Array{2, 0, Value()}));
+  CHECK(r[0] == Value(List{2, 0, Value()}));
   r = c.call(nested_put(3, 65) + ping(4), 4);
   REQUIRE(r.size() == 2);  // the parser finds where the deep request ends: the next one runs
   CHECK(field(r[0], 0) == Value(3));
   CHECK(field(r[0], 2) == Value("ProtocolError"));
-  CHECK(r[1] == Value(Array{4, 0, "pong"}));
-  CHECK(c.call(ping(5), 5)[0] == Value(Array{5, 0, "pong"}));
+  CHECK(r[1] == Value(List{4, 0, "pong"}));
+  CHECK(c.call(ping(5), 5)[0] == Value(List{5, 0, "pong"}));
 }

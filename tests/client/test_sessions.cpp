@@ -210,13 +210,13 @@ TEST_CASE("sessions: a release naming an older grant's token is refused with Loc
   };
   auto r = raw.call(release(1, *first), 1);
   REQUIRE(r.size() == 1);
-  CHECK(r[0].as_array()[1] == Value(1));
-  CHECK(r[0].as_array()[2] == Value("LockLost"));
+  CHECK(r[0].as_list()[1] == Value(1));
+  CHECK(r[0].as_list()[2] == Value("LockLost"));
   CHECK(lock.owned());
   // Without a token, a live party may release a plain Lock, as in Python.
   r = raw.call(release(2, std::nullopt), 2);
   REQUIRE(r.size() == 1);
-  CHECK(r[0].as_array()[1] == Value(0));
+  CHECK(r[0].as_list()[1] == Value(0));
   CHECK_FALSE(lock.locked());
   CHECK_FALSE(lock.owned());
 }

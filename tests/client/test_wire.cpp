@@ -40,8 +40,8 @@ TEST_CASE("wire: handshake, then sealed requests; two requests in one frame get 
   CHECK(verify_frame(c.key(), welcome));
   auto replies = c.call(ping(1) + ping(2), 1);
   REQUIRE(replies.size() == 2);
-  CHECK(replies[0] == Value(Array{1, 0, "pong"}));
-  CHECK(replies[1] == Value(Array{2, 0, "pong"}));
+  CHECK(replies[0] == Value(List{1, 0, "pong"}));
+  CHECK(replies[1] == Value(List{2, 0, "pong"}));
 }
 
 TEST_CASE(
@@ -178,11 +178,11 @@ TEST_CASE("wire: garbage, truncated, oversize, multipart and wrong-version frame
   // Authenticated but malformed msgpack: answered under request id 0.
   auto replies = c.call(std::string("\xc1\xc1\xc1", 3), 2);
   REQUIRE(replies.size() == 1);
-  CHECK(replies[0].as_array()[0] == Value(0));
-  CHECK(replies[0].as_array()[2] == Value("ProtocolError"));
+  CHECK(replies[0].as_list()[0] == Value(0));
+  CHECK(replies[0].as_list()[2] == Value("ProtocolError"));
   // A well-formed msgpack value that is not a request.
   replies = c.call(std::string("\x93\x01\x02\x03", 4), 3);
-  CHECK(replies[0].as_array()[2] == Value("ProtocolError"));
+  CHECK(replies[0].as_list()[2] == Value("ProtocolError"));
   CHECK(c.call(ping(9), 4).size() == 1);
   CHECK(d.running());
 }
@@ -216,13 +216,13 @@ TEST_CASE("wire: a parked call is cancelled by server.cancel and answered exactl
   // The cancelled get's own reply (CancelledError) comes first, then the cancel's (true).
   REQUIRE(replies.size() == 1);
   syncmgr::Value first = replies[0];
-  CHECK(first.as_array()[0] == syncmgr::Value(2));
-  CHECK(first.as_array()[2] == syncmgr::Value("CancelledError"));
+  CHECK(first.as_list()[0] == syncmgr::Value(2));
+  CHECK(first.as_list()[2] == syncmgr::Value("CancelledError"));
   auto r = c.recv();
   REQUIRE(r);
   PayloadReader reader(sealed_payload(*r));
   auto cancel_reply = reader.next()->get().as<syncmgr::Value>();
-  CHECK(cancel_reply == syncmgr::Value(Array{3, 0, true}));
+  CHECK(cancel_reply == syncmgr::Value(List{3, 0, true}));
   // Cancelling again finds nothing, and the next call gets its own reply.
   auto again = c.call(pack_request(4, "server.cancel", nullptr,
                                    [](auto& pk) {
@@ -230,8 +230,8 @@ TEST_CASE("wire: a parked call is cancelled by server.cancel and answered exactl
                                      pk.pack(2);
                                    }),
                       4);
-  CHECK(again[0] == syncmgr::Value(Array{4, 0, false}));
-  CHECK(c.call(ping(5), 5)[0] == syncmgr::Value(Array{5, 0, "pong"}));
+  CHECK(again[0] == syncmgr::Value(List{4, 0, false}));
+  CHECK(c.call(ping(5), 5)[0] == syncmgr::Value(List{5, 0, "pong"}));
 }
 
 TEST_CASE("wire: an unauthenticated peer reaches no object") {
@@ -370,7 +370,7 @@ TEST_CASE("wire: a client may drop frame MACs on ipc and tcp; --require-frame-ma
   CHECK(rh->type == FrameType::reply);
   CHECK(
       msgpack::unpack(reply->data() + kHeaderSize, reply->size() - kHeaderSize).get().as<Value>() ==
-      Value(Array{7, 0, "pong"}));
+      Value(List{7, 0, "pong"}));
   // Another connection cannot speak for that session, even knowing its id and sequence.
   RawClient intruder(ctx, d.ipc(), read_file(d.key_file()));
   intruder.send(make_frame(

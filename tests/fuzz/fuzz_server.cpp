@@ -52,8 +52,8 @@
 namespace {
 
 using namespace syncmgr::protocol;
-using syncmgr::Array;
 using syncmgr::Bytes;
+using syncmgr::List;
 using syncmgr::Map;
 using syncmgr::Value;
 
@@ -144,7 +144,7 @@ Value gen_value(FuzzedDataProvider& in, int depth) {
     case 7:
       return Value(std::string(in.PickValueInArray(kWords)));
     case 8: {
-      Array a;
+      List a;
       if (depth < 3) {
         int n = in.ConsumeIntegralInRange<int>(0, 4);
         for (int i = 0; i < n; ++i)
@@ -279,7 +279,7 @@ class Harness {
           break;
         }
         case 9:
-          if (slot.live) request(slot, "server.bye", Value(), Array{});
+          if (slot.live) request(slot, "server.bye", Value(), List{});
           break;
       }
       drain();
@@ -485,7 +485,7 @@ class Harness {
   }
 
   void pack_request(msgpack::sbuffer& buf, std::uint64_t id, const std::string& op,
-                    const Value& target, const Array& args) {
+                    const Value& target, const List& args) {
     msgpack::packer<msgpack::sbuffer> pk(buf);
     pk.pack_array(4);
     pk.pack(id);
@@ -494,7 +494,7 @@ class Harness {
     pk.pack(Value(args));
   }
 
-  void request(Slot& slot, const std::string& op, const Value& target, const Array& args) {
+  void request(Slot& slot, const std::string& op, const Value& target, const List& args) {
     msgpack::sbuffer buf;
     pack_request(buf, ++slot.next_request, op, target, args);
     send_payload(slot, std::string_view(buf.data(), buf.size()), false);
@@ -515,7 +515,7 @@ class Harness {
                            ? in.ConsumeRandomLengthString(32)
                            : ops_[in.ConsumeIntegralInRange<std::size_t>(0, ops_.size() - 1)];
       Value target = op.rfind("server.", 0) == 0 ? Value() : gen_target(in);
-      Array args;
+      List args;
       int argc = in.ConsumeIntegralInRange<int>(0, 5);  // 5: one more than any op takes
       for (int a = 0; a < argc; ++a)
         args.push_back(gen_value(in, 0));
@@ -539,10 +539,10 @@ class Harness {
                            "rlock",     "semaphore",     "boundedsemaphore",
                            "condition", "event",         "barrier",
                            "value",     "array"};
-    Array args{Value(std::string(in.PickValueInArray(types))),
-               in.ConsumeIntegralInRange<int>(0, 4) == 0
-                   ? Value()
-                   : Value(std::string(in.PickValueInArray(kNames)))};
+    List args{Value(std::string(in.PickValueInArray(types))),
+              in.ConsumeIntegralInRange<int>(0, 4) == 0
+                  ? Value()
+                  : Value(std::string(in.PickValueInArray(kNames)))};
     if (in.ConsumeBool()) args.push_back(gen_value(in, 0));
     if (kTrace)
       std::fprintf(stderr, "session %016llx request %llu: server.open %s\n",
@@ -556,7 +556,7 @@ class Harness {
 
   // Sends a control request frame and returns the reply payload's objects.
   std::vector<msgpack::object_handle> control(
-      const std::vector<std::pair<std::string, Array>>& reqs) {
+      const std::vector<std::pair<std::string, List>>& reqs) {
     // With a 20 ms session timeout a loaded machine can let the new session expire again before
     // its first request is read: try a few times.
     for (int attempt = 0; attempt < 20; ++attempt) {
@@ -607,12 +607,12 @@ class Harness {
   // the input used, then (a second round trip, rarely needed) whatever server.list still shows.
   void cleanup() {
     for (auto& s : slots_)
-      if (s.live) request(s, "server.bye", Value(), Array{});
+      if (s.live) request(s, "server.bye", Value(), List{});
     if (last_conn_ >= 0) sync(last_conn_);  // the input's frames are served before the cleanup's
     last_conn_ = -1;
-    std::vector<std::pair<std::string, Array>> removes;
+    std::vector<std::pair<std::string, List>> removes;
     for (const auto& name : names_)
-      removes.push_back({"server.remove", Array{Value(name)}});
+      removes.push_back({"server.remove", List{Value(name)}});
     removes.push_back({"server.list", {}});
     auto replies = control(removes);
     removes.clear();
@@ -620,7 +620,7 @@ class Harness {
     check(listed.via.array.size == 3, "server.list answers");
     for (const auto& d :
          listed.via.array.ptr[2].as<std::vector<std::map<std::string, msgpack::object>>>())
-      removes.push_back({"server.remove", Array{Value(d.at("name").as<std::string>())}});
+      removes.push_back({"server.remove", List{Value(d.at("name").as<std::string>())}});
     if (!removes.empty()) (void)control(removes);
     drain();
   }

@@ -7,13 +7,15 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "syncmgr/errors.hpp"
 #include "syncmgr/value.hpp"
 
-using syncmgr::Array;
 using syncmgr::Bytes;
+using syncmgr::List;
 using syncmgr::Map;
 using syncmgr::Value;
 
@@ -45,9 +47,9 @@ TEST_CASE("str and bin are distinct; unorderable kinds give no ordering") {
   CHECK_FALSE(compare(Value(), Value()).has_value());
   CHECK_FALSE(compare(Value(Map{}), Value(Map{})).has_value());
   CHECK(*compare(Value("a"), Value("b")) == -1);
-  CHECK(*compare(Value(Array{1, 2}), Value(Array{1, 3})) == -1);
-  CHECK(*compare(Value(Array{1, 2}), Value(Array{1})) == 1);
-  CHECK_FALSE(compare(Value(Array{1}), Value(Array{"x"})).has_value());
+  CHECK(*compare(Value(List{1, 2}), Value(List{1, 3})) == -1);
+  CHECK(*compare(Value(List{1, 2}), Value(List{1})) == 1);
+  CHECK_FALSE(compare(Value(List{1}), Value(List{"x"})).has_value());
 }
 
 TEST_CASE("maps are equal regardless of order and are not hashable") {
@@ -55,8 +57,8 @@ TEST_CASE("maps are equal regardless of order and are not hashable") {
   Value b(Map{{"y", 2}, {"x", 1}});
   CHECK(a == b);
   CHECK_FALSE(a.hashable());
-  CHECK_FALSE(Value(Array{Value(Map{})}).hashable());
-  CHECK(Value(Array{1, "a"}).hashable());
+  CHECK_FALSE(Value(List{Value(Map{})}).hashable());
+  CHECK(Value(List{1, "a"}).hashable());
 }
 
 TEST_CASE("accessors throw TypeError naming the stored type") {
@@ -78,7 +80,7 @@ TEST_CASE("msgpack round trip keeps every kind") {
               {"f", 2.5},
               {"s", "héllo"},
               {"bin", Bytes{std::string("\0\1\2", 3)}},
-              {"a", Array{1, "two", 3.0}},
+              {"a", List{1, "two", 3.0}},
               {Value(7), "int key"}});
   Value back = roundtrip(v);
   CHECK(back == v);
@@ -101,8 +103,8 @@ TEST_CASE("a float packs as float64, also with an integral value and at 2^64") {
     CHECK(back.as_double() == d);
     CHECK(std::signbit(back.as_double()) == std::signbit(d));
   }
-  Value nested = roundtrip(Value(Array{Value(Map{{"x", 3.0}})}));
-  CHECK(nested.as_array()[0].as_map()[0].second.kind() == Value::Kind::floating);
+  Value nested = roundtrip(Value(List{Value(Map{{"x", 3.0}})}));
+  CHECK(nested.as_list()[0].as_map()[0].second.kind() == Value::Kind::floating);
 }
 
 TEST_CASE("user containers convert through Value") {
@@ -152,8 +154,8 @@ TEST_CASE("large maps compare by content, whatever their order") {
     a[static_cast<std::size_t>(i)] = {i, i * 7};
     b[static_cast<std::size_t>(i)] = {19999 - i, (19999 - i) * 7};
   }
-  a.emplace_back(Value(Array{1, "x"}), Value(1));  // an array key among them
-  b.emplace_back(Value(Array{1, "x"}), Value(1));
+  a.emplace_back(Value(List{1, "x"}), Value(1));  // an array key among them
+  b.emplace_back(Value(List{1, "x"}), Value(1));
   CHECK(Value(a) == Value(b));
   Map c = b;
   c[123].second = Value(-5);
@@ -190,14 +192,14 @@ TEST_CASE("value_cast: a Value converts to any type with a msgpack adaptor") {
   CHECK(Value(7).as<int>() == 7);
   CHECK(Value(2.5).as<double>() == 2.5);
   CHECK(Value("STOP").as<std::string>() == "STOP");
-  CHECK(Value(Array{1, 2, 3}).as<std::vector<int>>() == std::vector<int>{1, 2, 3});
-  auto pair = Value(Array{"a.txt", "e3b0"}).as<std::pair<std::string, std::string>>();
+  CHECK(Value(List{1, 2, 3}).as<std::vector<int>>() == std::vector<int>{1, 2, 3});
+  auto pair = Value(List{"a.txt", "e3b0"}).as<std::pair<std::string, std::string>>();
   CHECK(pair.first == "a.txt");
   CHECK(pair.second == "e3b0");
   CHECK(Value(Map{{"k", 1}}).as<std::map<std::string, int>>().at("k") == 1);
   CHECK(Value().as<std::optional<int>>() == std::nullopt);
-  CHECK(Value(Array{1, "x"}).as<Value>() == Value(Array{1, "x"}));
-  CHECK(Value::from(std::vector<int>{1, 2}) == Value(Array{1, 2}));
+  CHECK(Value(List{1, "x"}).as<Value>() == Value(List{1, "x"}));
+  CHECK(Value::from(std::vector<int>{1, 2}) == Value(List{1, 2}));
   CHECK(Value::from(nullptr).is_nil());
 }
 
@@ -256,11 +258,30 @@ TEST_CASE("to_string and operator<<: Python's str() of the value, never cut") {
   CHECK(str(Value(-0.0)) == "-0.0");
   CHECK(str(Value(std::numeric_limits<double>::infinity())) == "inf");
   CHECK(str(Value("STOP")) == "STOP");  // a top-level str prints as it is, as print() does
-  CHECK(str(Value(Array{"a", 1, Value()})) == "['a', 1, None]");
-  CHECK(str(Value(Array{"it's"})) == "[\"it's\"]");
-  CHECK(str(Value(Array{"tab\there\\"})) == "['tab\\there\\\\']");
+  CHECK(str(Value(List{"a", 1, Value()})) == "['a', 1, None]");
+  CHECK(str(Value(List{"it's"})) == "[\"it's\"]");
+  CHECK(str(Value(List{"tab\there\\"})) == "['tab\\there\\\\']");
   CHECK(str(Value(Bytes{std::string("a\0\xff'", 4)})) == "b\"a\\x00\\xff'\"");
-  CHECK(str(Value(Map{{"k", Array{1.5, false}}, {2, "v"}})) == "{'k': [1.5, False], 2: 'v'}");
-  Array big(1000, Value(123456789));
+  CHECK(str(Value(Map{{"k", List{1.5, false}}, {2, "v"}})) == "{'k': [1.5, False], 2: 'v'}");
+  List big(1000, Value(123456789));
   CHECK(str(Value(big)).size() > 10000);  // repr() cuts at 80 characters; printing does not
+}
+
+TEST_CASE("List: the msgpack array type, apart from Manager::Array's proxy; Array stays an alias") {
+  Value v(List{1, "two"});
+  CHECK(v.kind() == Value::Kind::array);  // msgpack's kind name, as in messages ("array")
+  const List& items = v.as_list();
+  REQUIRE(items.size() == 2);
+  CHECK(items[1] == Value("two"));
+  v.as_list().push_back(Value(3.5));
+  CHECK(to_string(v) == "[1, 'two', 3.5]");
+  CHECK_THROWS_AS((void)Value(1).as_list(), syncmgr::TypeError);
+  // The old names still compile (user code written before the rename), with a deprecation
+  // warning, and mean the same thing; the pragma keeps that warning out of our -Werror build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  static_assert(std::is_same_v<syncmgr::Array, List>);
+  CHECK(&v.as_array() == &v.as_list());
+  CHECK(&std::as_const(v).as_array() == &std::as_const(v).as_list());
+#pragma GCC diagnostic pop
 }

@@ -33,8 +33,8 @@
 
 #include <syncmgr/syncmgr.hpp>
 
-using syncmgr::Array;
 using syncmgr::Bytes;
+using syncmgr::List;
 using syncmgr::Map;
 using syncmgr::Value;
 
@@ -64,14 +64,14 @@ std::string big_str() {
 std::vector<std::pair<std::string, Value>> canonical() {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  Array int_edges;
+  List int_edges;
   for (long long v : {127LL, 128LL, -32LL, -33LL, 255LL, 256LL, -128LL, -129LL, 65535LL, 65536LL,
                       -32768LL, -32769LL, 4294967295LL, 4294967296LL, -2147483648LL, -2147483649LL})
     int_edges.emplace_back(v);
   Value inner(1);  // 60 levels of arrays around 1
   for (int i = 0; i < 60; ++i)
-    inner = Value(Array{inner});
-  Array big_list;
+    inner = Value(List{inner});
+  List big_list;
   for (int i = -50000; i < 50000; ++i)
     big_list.emplace_back(i);
   Map big_map;
@@ -109,14 +109,13 @@ std::vector<std::pair<std::string, Value>> canonical() {
       {"none", Value()},
       {"bool_true", Value(true)},
       {"bool_false", Value(false)},
-      {"list_empty", Value(Array{})},
+      {"list_empty", Value(List{})},
       {"map_empty", Value(Map{})},
       {"nested",
-       Value(Array{
-           Value(1), Value(Array{Value(2), Value(Array{Value(3), Value(Array{})})}),
-           Value(Map{
-               {Value("a"), Value(Array{Value(1.5), Value(), Value(true)})},
-               {Value("b"), Value(Map{{Value("c"), Value(Bytes{std::string("\0\xff", 2)})}})}})})},
+       Value(List{Value(1), Value(List{Value(2), Value(List{Value(3), Value(List{})})}),
+                  Value(Map{{Value("a"), Value(List{Value(1.5), Value(), Value(true)})},
+                            {Value("b"),
+                             Value(Map{{Value("c"), Value(Bytes{std::string("\0\xff", 2)})}})}})})},
       {"map_int_keys",
        Value(Map{{Value(1), Value("one")},
                  {Value(-2), Value("minus two")},
@@ -127,7 +126,7 @@ std::vector<std::pair<std::string, Value>> canonical() {
                                    {Value(1.5), Value(4)},
                                    {Value(), Value(5)},
                                    {Value(false), Value(6)},
-                                   {Value(Array{Value(1), Value(2)}), Value("pair")}})},
+                                   {Value(List{Value(1), Value(2)}), Value("pair")}})},
       {"deep", inner},
       {"big_bytes", Value(big_bytes())},
       {"big_str", Value(big_str())},
@@ -161,7 +160,7 @@ bool same(const Value& a, const Value& b, std::string& why) {
       return true;
     }
     case Value::Kind::array: {
-      const auto &x = a.as_array(), &y = b.as_array();
+      const auto &x = a.as_list(), &y = b.as_list();
       if (x.size() != y.size()) {
         why = "array of " + std::to_string(x.size()) + " vs " + std::to_string(y.size());
         return false;

@@ -34,7 +34,7 @@ std::vector<Value> samples() {
           Value(std::string("nul\0inside", 10)),
           Value(Bytes{"ab"}),
           Value(Bytes{std::string(40, '\x01')}),
-          Value(Array{1, "two", Array{3.5}}),
+          Value(List{1, "two", List{3.5}}),
           Value(Map{{"k", 1}, {2, Bytes{"v"}}})};
 }
 }  // namespace

@@ -25,7 +25,7 @@ ops::Items range(std::int64_t n) {
 
 // JSON-like rendering, so failed checks print both sides readably.
 std::string show(const ops::Items& items) {
-  return Value(Array(items)).repr(100000);
+  return Value(List(items)).repr(100000);
 }
 std::string show(const Value& v) {
   return v.repr(100000);
@@ -94,7 +94,7 @@ TEST_CASE("list.del_slice") {
 }
 
 TEST_CASE("list.set_slice") {
-  auto set = [](ops::Bound start, ops::Bound stop, ops::Bound step, Array values) {
+  auto set = [](ops::Bound start, ops::Bound stop, ops::Bound step, List values) {
     auto a = range(10);
     auto r = ops::set_slice(a, start, stop, step, Value(std::move(values)));
     REQUIRE(r.ok());
@@ -115,16 +115,15 @@ TEST_CASE("list.set_slice") {
     CHECK(set(8, 1, -3, {"a", "b", "c"}) == R"([0, 1, "c", 3, 4, "b", 6, 7, "a", 9])");
     CHECK(set(1, 1, 2, {}) == show(range(10)));
     auto a = range(10);
-    CHECK_ERR(ops::set_slice(a, {}, {}, 2, Value(Array{1, 2})), err::value,
+    CHECK_ERR(ops::set_slice(a, {}, {}, 2, Value(List{1, 2})), err::value,
               "attempt to assign sequence of size 2 to extended slice of size 5");
-    CHECK_ERR(ops::set_slice(a, 1, 1, 2, Value(Array{5})), err::value,
+    CHECK_ERR(ops::set_slice(a, 1, 1, 2, Value(List{5})), err::value,
               "attempt to assign sequence of size 1 to extended slice of size 0");
     CHECK(show(a) == show(range(10)));
   }
   SUBCASE("errors") {
     auto a = range(3);
-    CHECK_ERR(ops::set_slice(a, {}, {}, 0, Value(Array{})), err::value,
-              "slice step cannot be zero");
+    CHECK_ERR(ops::set_slice(a, {}, {}, 0, Value(List{})), err::value, "slice step cannot be zero");
     auto r = ops::set_slice(a, 0, 1, {}, Value(5));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == err::type);
@@ -135,8 +134,8 @@ TEST_CASE("list.set_slice") {
 TEST_CASE("list.append, list.extend") {
   ops::Items a{1};
   REQUIRE(ops::append(a, Value("x")).ok());
-  REQUIRE(ops::extend(a, Value(Array{2, 3})).ok());
-  REQUIRE(ops::extend(a, Value(Array{})).ok());
+  REQUIRE(ops::extend(a, Value(List{2, 3})).ok());
+  REQUIRE(ops::extend(a, Value(List{})).ok());
   CHECK(show(a) == R"([1, "x", 2, 3])");
   auto r = ops::extend(a, Value(5));
   REQUIRE_FALSE(r.ok());
@@ -220,12 +219,12 @@ TEST_CASE("list.index") {
 }
 
 TEST_CASE("list.count and list.contains use Python equality") {
-  const ops::Items a{1, 1.0, true, "1", 2, Array{1}, 0, false, 0.0, nullptr};
+  const ops::Items a{1, 1.0, true, "1", 2, List{1}, 0, false, 0.0, nullptr};
   auto count = [&](const Value& v) { return ops::count(a, v).value().as_int(); };
   CHECK(count(Value(1)) == 3);  // 1 == 1.0 == True
   CHECK(count(Value(true)) == 3);
   CHECK(count(Value("1")) == 1);
-  CHECK(count(Value(Array{1.0})) == 1);
+  CHECK(count(Value(List{1.0})) == 1);
   CHECK(count(Value(0)) == 3);  // None is not 0
   CHECK(count(Value(nullptr)) == 1);
   CHECK(count(Value(7)) == 0);
@@ -275,7 +274,7 @@ TEST_CASE("list.sort") {
     ops::Items s{"b", "a", "c", "ab"};
     REQUIRE(ops::sort(s).ok());
     CHECK(show(s) == R"(["a", "ab", "b", "c"])");
-    ops::Items n{Array{2}, Array{1, 2}, Array{1}, Array{}};
+    ops::Items n{List{2}, List{1, 2}, List{1}, List{}};
     REQUIRE(ops::sort(n).ok());
     CHECK(show(n) == "[[], [1], [1, 2], [2]]");
   }
@@ -345,12 +344,12 @@ TEST_CASE("make_list") {
   CHECK(made.value()->type() == "list");
   CHECK(made.value()->size() == 0);
 
-  auto with = make_list(Value(Map{{Value("items"), Value(Array{1, "a"})}}));
+  auto with = make_list(Value(Map{{Value("items"), Value(List{1, "a"})}}));
   REQUIRE(with.ok());
   CHECK(show(static_cast<ListObject&>(*with.value()).items) == R"([1, "a"])");
   CHECK(make_list(Value(Map{})).ok());
 
   CHECK(make_list(Value(5)).error().kind == err::type);
   CHECK(make_list(Value(Map{{Value("items"), Value(3)}})).error().kind == err::type);
-  CHECK(make_list(Value(Map{{Value("other"), Value(Array{})}})).error().kind == err::type);
+  CHECK(make_list(Value(Map{{Value("other"), Value(List{})}})).error().kind == err::type);
 }

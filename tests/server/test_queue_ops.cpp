@@ -28,7 +28,7 @@ void put(QueueState& q, Value v) {
 
 // Takes every item left, in order, rendered as an array.
 std::string drain(QueueState& q) {
-  Array out;
+  List out;
   while (!q.items.empty())
     out.push_back(ops::get(q).value());
   return Value(std::move(out)).repr(100000);
@@ -127,31 +127,31 @@ TEST_CASE("put_many is all or nothing") {
   auto q = bounded(4);
   put(q, Value("a"));
   put(q, Value("b"));
-  Value three(Array{Value(1), Value(2), Value(3)});
+  Value three(List{Value(1), Value(2), Value(3)});
   CHECK_ERR(ops::put_many(q, three), err::full, "queue has room for 2 of 3 items");
   CHECK(ops::qsize(q).value().as_int() == 2);  // nothing went in
-  CHECK(three.as_array().size() == 3);         // and the items are intact for a re-run
-  CHECK(three.as_array()[2] == Value(3));
+  CHECK(three.as_list().size() == 3);          // and the items are intact for a re-run
+  CHECK(three.as_list()[2] == Value(3));
   CHECK(q.unfinished == 2);
 
-  Value two(Array{Value(1), Value(2)});
+  Value two(List{Value(1), Value(2)});
   REQUIRE(ops::put_many(q, two).ok());
   CHECK(flag(ops::full(q)));
   CHECK(q.unfinished == 4);
-  Value one(Array{Value(9)});
+  Value one(List{Value(9)});
   CHECK_ERR(ops::put_many(q, one), err::full, "queue is full");
   CHECK(drain(q) == "[\"a\", \"b\", 1, 2]");
 
-  Value none{Array{}};
+  Value none{List{}};
   CHECK(ops::put_many(q, none).ok());  // zero items always fit
-  Value all(Array{Value(1), Value(2), Value(3), Value(4)});
+  Value all(List{Value(1), Value(2), Value(3), Value(4)});
   CHECK(ops::put_many(q, all).ok());  // exactly maxsize fits an empty queue
   CHECK(drain(q) == "[1, 2, 3, 4]");
 }
 
 TEST_CASE("put_many of more items than maxsize is a ValueError, even when empty") {
   auto q = bounded(2);
-  Value three(Array{Value(1), Value(2), Value(3)});
+  Value three(List{Value(1), Value(2), Value(3)});
   CHECK_ERR(ops::put_many(q, three), err::value,
             "put_many of 3 items can never fit a queue of maxsize 2");
   CHECK(flag(ops::empty(q)));
@@ -189,7 +189,7 @@ TEST_CASE("task_done counts down what put counted up") {
   CHECK(flag(ops::joined(q)));
   CHECK_ERR(ops::task_done(q), err::value, "task_done() called too many times");
   put(q, Value(1));
-  Value two(Array{Value(2), Value(3)});
+  Value two(List{Value(2), Value(3)});
   REQUIRE(ops::put_many(q, two).ok());
   CHECK(q.unfinished == 3);
   CHECK_FALSE(flag(ops::joined(q)));
@@ -211,7 +211,7 @@ TEST_CASE("refused puts count no unfinished task") {
   put(q, Value(1));
   Value item(2);
   CHECK_FALSE(ops::put(q, item).ok());
-  Value many(Array{Value(3)});
+  Value many(List{Value(3)});
   CHECK_FALSE(ops::put_many(q, many).ok());
   CHECK(q.unfinished == 1);
 }
@@ -223,12 +223,12 @@ TEST_CASE("shutdown: puts fail, gets drain then fail, as Python 3.13's Queue.shu
   REQUIRE(ops::shutdown(q, false).ok());
   Value more(3);
   CHECK_ERR(ops::put(q, more), err::shut_down, "queue is shut down");
-  Value batch(Array{Value(3)});
+  Value batch(List{Value(3)});
   CHECK_ERR(ops::put_many(q, batch), err::shut_down, "queue is shut down");
   Value not_array(3);
   CHECK(ops::put_many(q, not_array).error().kind == err::type);  // argument errors come first
   CHECK(ops::get(q).value() == Value(1));
-  CHECK(ops::get_many(q, 4).value() == Value(Array{Value(2)}));
+  CHECK(ops::get_many(q, 4).value() == Value(List{Value(2)}));
   CHECK_ERR(ops::get(q), err::shut_down, "queue is shut down");
   CHECK_ERR(ops::get_many(q, 1), err::shut_down, "queue is shut down");
   CHECK(ops::get_many(q, 0).error().kind == err::value);

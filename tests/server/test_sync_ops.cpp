@@ -320,10 +320,10 @@ TEST_CASE("value: add follows table_ops::increment's numeric rules") {
   CHECK(n == Value(1));
   // The caller's limits: refused results leave the value as it was.
   Value x(2.5);
-  CHECK_KIND(value_ops::add(x, Value(1), Value(Array{Value(0), Value(10)})), err::type);
+  CHECK_KIND(value_ops::add(x, Value(1), Value(List{Value(0), Value(10)})), err::type);
   CHECK(x == Value(2.5));
   Value y(10);
-  CHECK_KIND(value_ops::add(y, Value(1), Value(Array{Value(0), Value(10)})), err::value);
+  CHECK_KIND(value_ops::add(y, Value(1), Value(List{Value(0), Value(10)})), err::value);
   CHECK(y == Value(10));
 }
 
@@ -360,24 +360,24 @@ TEST_CASE("array: slices read as Python's and must keep the length when assigned
   array_ops::Items a;
   for (int i = 0; i < 6; ++i)
     a.emplace_back(i);
-  CHECK(array_ops::get_slice(a, 1, 4, {}).value() == Value(Array{1, 2, 3}));
-  CHECK(array_ops::get_slice(a, {}, {}, -2).value() == Value(Array{5, 3, 1}));
+  CHECK(array_ops::get_slice(a, 1, 4, {}).value() == Value(List{1, 2, 3}));
+  CHECK(array_ops::get_slice(a, {}, {}, -2).value() == Value(List{5, 3, 1}));
   CHECK_KIND(array_ops::get_slice(a, {}, {}, 0), err::value);
 
-  CHECK(array_ops::set_slice(a, 1, 3, {}, Value(Array{"a", "b"})).ok());
-  CHECK(Value(Array(a)) == Value(Array{0, "a", "b", 3, 4, 5}));
-  CHECK(array_ops::set_slice(a, {}, {}, -2, Value(Array{50, 30, 10})).ok());
-  CHECK(Value(Array(a)) == Value(Array{0, 10, "b", 30, 4, 50}));
-  CHECK(array_ops::set_slice(a, 4, 2, {}, Value(Array{})).ok());  // an empty selection
+  CHECK(array_ops::set_slice(a, 1, 3, {}, Value(List{"a", "b"})).ok());
+  CHECK(Value(List(a)) == Value(List{0, "a", "b", 3, 4, 5}));
+  CHECK(array_ops::set_slice(a, {}, {}, -2, Value(List{50, 30, 10})).ok());
+  CHECK(Value(List(a)) == Value(List{0, 10, "b", 30, 4, 50}));
+  CHECK(array_ops::set_slice(a, 4, 2, {}, Value(List{})).ok());  // an empty selection
   // Anything that would change the length is refused, and nothing changes.
   const array_ops::Items before = a;
-  CHECK_KIND(array_ops::set_slice(a, 1, 3, {}, Value(Array{1})), err::value);
-  CHECK_KIND(array_ops::set_slice(a, 1, 3, {}, Value(Array{1, 2, 3})), err::value);
-  CHECK_KIND(array_ops::set_slice(a, 4, 2, {}, Value(Array{1})), err::value);  // no inserting
-  CHECK_KIND(array_ops::set_slice(a, {}, {}, 2, Value(Array{1, 2})), err::value);
-  CHECK_KIND(array_ops::set_slice(a, {}, {}, 0, Value(Array{})), err::value);
+  CHECK_KIND(array_ops::set_slice(a, 1, 3, {}, Value(List{1})), err::value);
+  CHECK_KIND(array_ops::set_slice(a, 1, 3, {}, Value(List{1, 2, 3})), err::value);
+  CHECK_KIND(array_ops::set_slice(a, 4, 2, {}, Value(List{1})), err::value);  // no inserting
+  CHECK_KIND(array_ops::set_slice(a, {}, {}, 2, Value(List{1, 2})), err::value);
+  CHECK_KIND(array_ops::set_slice(a, {}, {}, 0, Value(List{})), err::value);
   CHECK_KIND(array_ops::set_slice(a, 0, 1, {}, Value(7)), err::type);
   CHECK(a == before);
-  CHECK(array_ops::set_slice(a, -100, 100, {}, Value(Array{0, 0, 0, 0, 0, 0})).ok());
+  CHECK(array_ops::set_slice(a, -100, 100, {}, Value(List{0, 0, 0, 0, 0, 0})).ok());
   CHECK(a.size() == 6);
 }

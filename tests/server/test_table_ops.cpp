@@ -36,7 +36,7 @@ TEST_CASE("dict: unhashable keys are a TypeError") {
   auto r = dict_ops::set(t, Value(Map{{"a", 1}}), Value(1));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == err::type);
-  CHECK(dict_ops::set(t, Value(Array{1, "x"}), Value(1)).ok());  // arrays of hashables are fine
+  CHECK(dict_ops::set(t, Value(List{1, "x"}), Value(1)).ok());  // arrays of hashables are fine
 }
 
 TEST_CASE("dict: a NaN key is refused, alone or inside an array key, and nothing is stored") {
@@ -44,7 +44,7 @@ TEST_CASE("dict: a NaN key is refused, alone or inside an array key, and nothing
   // one probe chain (seconds of daemon time).
   Table t;
   double nan = std::numeric_limits<double>::quiet_NaN();
-  for (const Value& key : {Value(nan), Value(Array{1, nan})}) {
+  for (const Value& key : {Value(nan), Value(List{1, nan})}) {
     auto r = dict_ops::set(t, key, Value(1));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == err::value);
@@ -62,23 +62,23 @@ TEST_CASE("dict: keys, values and items keep insertion order across deletes") {
     dict_ops::del(t, Value(i));
   dict_ops::set(t, Value(3), Value(-3));  // overwrite keeps position
   dict_ops::set(t, Value("new"), Value(0));
-  auto keys = dict_ops::keys(t).value().as_array();
+  auto keys = dict_ops::keys(t).value().as_list();
   REQUIRE(keys.size() == 51);
   CHECK(keys[0] == Value(1));
   CHECK(keys[1] == Value(3));
   CHECK(keys[49] == Value(99));
   CHECK(keys[50] == Value("new"));
-  CHECK(dict_ops::values(t).value().as_array()[1] == Value(-3));
-  auto items = dict_ops::items(t).value().as_array();
-  CHECK(items[2] == Value(Array{5, 50}));
+  CHECK(dict_ops::values(t).value().as_list()[1] == Value(-3));
+  auto items = dict_ops::items(t).value().as_list();
+  CHECK(items[2] == Value(List{5, 50}));
 }
 
 TEST_CASE("dict: update from a map or pairs; a bad pair changes nothing") {
   Table t;
   CHECK(dict_ops::update(t, Value(Map{{"a", 1}, {"b", 2}})).ok());
-  CHECK(dict_ops::update(t, Value(Array{Value(Array{"c", 3})})).ok());
+  CHECK(dict_ops::update(t, Value(List{Value(List{"c", 3})})).ok());
   CHECK(t.size() == 3);
-  auto bad = dict_ops::update(t, Value(Array{Value(Array{"d", 4}), Value(Array{"e"})}));
+  auto bad = dict_ops::update(t, Value(List{Value(List{"d", 4}), Value(List{"e"})}));
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().kind == err::value);
   CHECK(t.size() == 3);
@@ -93,7 +93,7 @@ TEST_CASE("dict: pop, popitem (LIFO), setdefault, copy") {
   CHECK(dict_ops::pop(t, Value("a")).value() == Value(1));
   CHECK(dict_ops::pop(t, Value("a")).error().kind == err::key);
   CHECK(dict_ops::pop(t, Value("a"), Value()).value().is_nil());
-  CHECK(dict_ops::popitem(t).value() == Value(Array{"c", 3}));
+  CHECK(dict_ops::popitem(t).value() == Value(List{"c", 3}));
   CHECK(dict_ops::setdefault(t, Value("b"), Value(20)).value() == Value(2));
   CHECK(dict_ops::setdefault(t, Value("z"), Value(26)).value() == Value(26));
   CHECK(dict_ops::copy(t).value() == Value(Map{{"b", 2}, {"z", 26}}));
@@ -131,8 +131,8 @@ TEST_CASE("increment: ints stay ints, floats spread, absent is zero, overflow is
 
 TEST_CASE("increment: a result outside the caller's limits is refused and nothing changes") {
   Table t;
-  const Value int64{Array{Value(std::numeric_limits<std::int64_t>::min()),
-                          Value(std::numeric_limits<std::int64_t>::max())}};
+  const Value int64{List{Value(std::numeric_limits<std::int64_t>::min()),
+                         Value(std::numeric_limits<std::int64_t>::max())}};
   dict_ops::set(t, Value("x"), Value(1.5));
   auto f = table_ops::increment(t, Value("x"), Value(1), int64);
   REQUIRE_FALSE(f.ok());
@@ -142,13 +142,13 @@ TEST_CASE("increment: a result outside the caller's limits is refused and nothin
   dict_ops::set(t, Value("big"), Value(std::numeric_limits<std::int64_t>::max()));
   CHECK(table_ops::increment(t, Value("big"), Value(1), int64).error().kind == err::value);
   CHECK(dict_ops::get(t, Value("big")).value() == Value(std::numeric_limits<std::int64_t>::max()));
-  const Value byte{Array{Value(0), Value(255)}};
+  const Value byte{List{Value(0), Value(255)}};
   CHECK(table_ops::increment(t, Value("b"), Value(255), byte).value() == Value(255));
   CHECK(table_ops::increment(t, Value("b"), Value(1), byte).error().kind == err::value);
   CHECK(table_ops::increment(t, Value("b"), Value(-256), byte).error().kind == err::value);
   CHECK(dict_ops::get(t, Value("b")).value() == Value(255));
   CHECK(table_ops::increment(t, Value("b"), Value(1), Value("int")).error().kind == err::type);
-  CHECK(table_ops::increment(t, Value("b"), Value(1), Value(Array{Value(0)})).error().kind ==
+  CHECK(table_ops::increment(t, Value("b"), Value(1), Value(List{Value(0)})).error().kind ==
         err::type);
   CHECK(table_ops::increment(t, Value("b"), Value(1)).value() == Value(256));  // nil: any
 }
@@ -172,7 +172,7 @@ TEST_CASE("namespace: attributes are non-empty strings; missing ones are Attribu
   CHECK(namespace_ops::get(t, Value("y"), Value(7)).value() == Value(7));
   CHECK(namespace_ops::del(t, Value("y")).error().kind == err::attribute);
   namespace_ops::set(t, Value("a"), Value(2));
-  CHECK(namespace_ops::attributes(t).value() == Value(Array{"x", "a"}));
+  CHECK(namespace_ops::attributes(t).value() == Value(List{"x", "a"}));
   CHECK(namespace_ops::snapshot(t).value() == Value(Map{{"x", 1}, {"a", 2}}));
 }
 
@@ -219,7 +219,7 @@ TEST_CASE("table: a random mix of set, erase, pop_last and clear matches a refer
       case 4:
         return Value(Bytes{numbered("b", n % 50)});
       default:
-        return Value(Array{n % 40, "x"});
+        return Value(List{n % 40, "x"});
     }
   };
   // Values of every storage kind.
@@ -294,7 +294,7 @@ TEST_CASE("table: keys that are not equal to themselves (NaN) can be popped with
   double nan = std::numeric_limits<double>::quiet_NaN();
   for (int round = 0; round < 2000; ++round) {
     REQUIRE(t.set(Value(nan), Value(round)));
-    REQUIRE(t.set(Value(Array{nan}), Value(-round)));
+    REQUIRE(t.set(Value(List{nan}), Value(-round)));
     auto last = t.pop_last();
     REQUIRE(last);
     CHECK(last->second == Value(-round));

@@ -204,7 +204,7 @@ TEST_CASE("cli: get and set on a dict, a Namespace and a list") {
     REQUIRE(field(v, "port") != nullptr);
     CHECK(field(v, "port")->as_int() == 8080);
     REQUIRE(field(v, "hosts") != nullptr);
-    CHECK(field(v, "hosts")->as_array().size() == 2);
+    CHECK(field(v, "hosts")->as_list().size() == 2);
 
     // --json after the command works as well.
     Result late = cli(d, {"get", "cfg", "name", "--json"});
@@ -358,7 +358,7 @@ TEST_CASE("cli: ls and stats") {
   Value v = parse(json.out);
   REQUIRE(v.kind() == Value::Kind::array);
   std::vector<std::string> names;
-  for (const auto& o : v.as_array()) {
+  for (const auto& o : v.as_list()) {
     REQUIRE(field(o, "name") != nullptr);
     names.push_back(field(o, "name")->as_string());
     if (names.back() == "cfg") {
@@ -675,7 +675,7 @@ TEST_CASE("cli: rm removes a named object") {
   CHECK(rm.out.empty());
   std::vector<std::string> names;
   Value listed = parse(cli(d, {"--json", "ls"}).out);
-  for (const auto& o : listed.as_array())
+  for (const auto& o : listed.as_list())
     names.push_back(field(o, "name")->as_string());
   CHECK(names == std::vector<std::string>{"kept"});
   CHECK_THROWS_AS(gone.get<int>("k"), syncmgr::NameError);  // proxies elsewhere see it gone

@@ -75,7 +75,7 @@ Value inspect(const Daemon& d, std::initializer_list<std::string> extra) {
 
 // The session entry of `server.sessions` output whose pid is `pid`, or nil.
 Value session_of(const Value& sessions, pid_t pid) {
-  for (const auto& s : sessions.as_array()) {
+  for (const auto& s : sessions.as_list()) {
     const Value* p = field(s, "pid");
     if (p != nullptr && p->as_int() == pid) return s;
   }
@@ -96,11 +96,11 @@ TEST_CASE("cli live: inspect a queue peeks its first items and shows waiters and
   CHECK(int_field(v, "size") == 3);
   CHECK(int_field(v, "maxsize") == 5);
   REQUIRE(field(v, "items") != nullptr);
-  CHECK(*field(v, "items") == Value(syncmgr::Array{Value(1), Value(2), Value(3)}));
+  CHECK(*field(v, "items") == Value(syncmgr::List{Value(1), Value(2), Value(3)}));
   CHECK(int_field(v, "getters") == 0);
   CHECK(q.qsize() == 3);  // peeked, not taken
   Value two = inspect(d, {"q", "--limit", "2"});
-  CHECK(field(two, "items")->as_array().size() == 2);
+  CHECK(field(two, "items")->as_list().size() == 2);
 
   // The human form: one field a line.
   Result text = cli(d, {"inspect", "q"});
@@ -131,13 +131,54 @@ TEST_CASE("cli live: inspect a queue peeks its first items and shows waiters and
   CHECK(int_field(j, "joiners") == 0);
   const Value* out = field(j, "handed_out");
   REQUIRE(out != nullptr);
-  REQUIRE(out->as_array().size() == 1);
-  CHECK(int_field(out->as_array()[0], "pid") == worker.pid());
-  CHECK(int_field(out->as_array()[0], "undone") == 1);
+  REQUIRE(out->as_list().size() == 1);
+  CHECK(int_field(out->as_list()[0], "pid") == worker.pid());
+  CHECK(int_field(out->as_list()[0], "undone") == 1);
 
   CHECK(cli(d, {"inspect", "absent"}).code == 1);
   CHECK(cli(d, {"inspect"}).code == 2);
   CHECK(cli(d, {"inspect", "q", "--limit", "x"}).code == 2);
+}
+
+TEST_CASE("cli live: inspect lists at most 64 KiB of items and counts the ones it leaves out") {
+  Daemon d;
+  Manager m(d.options());
+  const std::string mib(1u << 20, 'x');
+  auto q = m.Queue("big");
+  for (int i = 0; i < 4; ++i)
+    q.put(mib);
+  Value v = inspect(d, {"big"});
+  CHECK(int_field(v, "size") == 4);
+  CHECK(field(v, "items")->as_list().empty());  // the first alone is past the cap
+  CHECK(int_field(v, "omitted") == 4);
+  CHECK(q.qsize() == 4);  // peeked, not taken
+  Result text = cli(d, {"inspect", "big"});
+  CHECK(text.code == 0);
+  CHECK(text.out.size() < 4096);
+  CHECK(text.out.find("omitted") != std::string::npos);
+
+  // Items are listed in order while they fit: a prefix, never a later, smaller item.
+  const std::string kib40(40u << 10, 'y');
+  auto mixed = m.Queue("mixed");
+  for (const Value& item : {Value(1), Value(kib40), Value(kib40), Value(2)})
+    mixed.put(item);
+  Value mv = inspect(d, {"mixed"});
+  CHECK(*field(mv, "items") == Value(syncmgr::List{Value(1), Value(kib40)}));
+  CHECK(int_field(mv, "omitted") == 2);
+  CHECK(int_field(inspect(d, {"mixed", "--limit", "1"}), "omitted") == 0);  // limit comes first
+  CHECK(int_field(inspect(d, {"mixed", "--limit", "3"}), "omitted") == 1);
+
+  // The same cap for a dict's entries (key and value counted) and a list's items.
+  auto dict = m.dict("bigd");
+  dict.set("a", mib);
+  dict.set("b", 1);
+  Value dv = inspect(d, {"bigd"});
+  CHECK(field(dv, "entries")->as_map().empty());
+  CHECK(int_field(dv, "omitted") == 2);
+  auto l = m.list("bigl", std::vector<std::string>{"small", mib});
+  Value lv = inspect(d, {"bigl"});
+  CHECK(*field(lv, "items") == Value(syncmgr::List{Value("small")}));
+  CHECK(int_field(lv, "omitted") == 1);
 }
 
 TEST_CASE("cli live: inspect a lock names its holder's session and pid, token and waiters") {
@@ -223,7 +264,7 @@ TEST_CASE("cli live: inspect semaphores, barriers, conditions, events, values an
   m.Value("v", 42);
   CHECK(int_field(inspect(d, {"v"}), "value") == 42);
   m.Array("a", std::vector<double>{1.5, 2.5});
-  CHECK(field(inspect(d, {"a"}), "items")->as_array().size() == 2);
+  CHECK(field(inspect(d, {"a"}), "items")->as_list().size() == 2);
 
   auto dict = m.dict("big");
   for (int i = 0; i < 20; ++i)
@@ -236,7 +277,7 @@ TEST_CASE("cli live: inspect semaphores, barriers, conditions, events, values an
   ns.set("x", 1);
   CHECK(field(inspect(d, {"ns"}), "entries")->as_map().size() == 1);
   auto l = m.list("l", std::vector<int>{7, 8, 9});
-  CHECK(field(inspect(d, {"l"}), "items")->as_array().size() == 3);
+  CHECK(field(inspect(d, {"l"}), "items")->as_list().size() == 3);
 }
 
 TEST_CASE("cli live: sessions lists each client with its pid, age, holdings and parked calls") {
@@ -261,16 +302,16 @@ TEST_CASE("cli live: sessions lists each client with its pid, age, holdings and 
   CHECK(field(s, "idle_seconds")->as_double() >= 0);
   const Value* holdings = field(s, "holdings");
   REQUIRE(holdings != nullptr);
-  REQUIRE(holdings->as_array().size() == 1);
-  CHECK(field(holdings->as_array()[0], "name")->as_string() == "L");
-  CHECK(int_field(holdings->as_array()[0], "fence") > 0);
+  REQUIRE(holdings->as_list().size() == 1);
+  CHECK(field(holdings->as_list()[0], "name")->as_string() == "L");
+  CHECK(int_field(holdings->as_list()[0], "fence") > 0);
   CHECK_FALSE(field(s, "self")->as_bool());
   // The CLI's own session is there, marked.
   std::size_t selves = 0;
-  for (const auto& x : all.as_array())
+  for (const auto& x : all.as_list())
     selves += field(x, "self")->as_bool() ? 1 : 0;
   CHECK(selves == 1);
-  CHECK(all.as_array().size() >= 3);  // m, the holder, the CLI
+  CHECK(all.as_list().size() >= 3);  // m, the holder, the CLI
 
   Result text = cli(d, {"sessions"});
   CHECK(text.code == 0);
@@ -415,7 +456,7 @@ TEST_CASE("cli live: watch refreshes a view of the objects and ends after --coun
   }
   REQUIRE(frames.size() == 2);
   auto object = [](const Value& frame, const std::string& name) {
-    for (const auto& o : field(frame, "objects")->as_array())
+    for (const auto& o : field(frame, "objects")->as_list())
       if (field(o, "name")->as_string() == name) return o;
     return Value();
   };

@@ -8,8 +8,8 @@
 
 #include "tools/json.hpp"
 
-using syncmgr::Array;
 using syncmgr::Bytes;
+using syncmgr::List;
 using syncmgr::Map;
 using syncmgr::Value;
 using syncmgr::tools::parse_json;
@@ -143,28 +143,28 @@ TEST_CASE("json: nested arrays and objects") {
 
   const Value& a = field(v, "a");
   REQUIRE(a.kind() == Value::Kind::array);
-  REQUIRE(a.as_array().size() == 4);
-  CHECK(a.as_array()[0].as_int() == 1);
-  CHECK(a.as_array()[1].as_double() == 2.5);
-  CHECK(a.as_array()[2].as_string() == "x");
-  REQUIRE(a.as_array()[3].as_array().size() == 2);
-  CHECK(a.as_array()[3].as_array()[0].as_bool());
-  CHECK(a.as_array()[3].as_array()[1].is_nil());
+  REQUIRE(a.as_list().size() == 4);
+  CHECK(a.as_list()[0].as_int() == 1);
+  CHECK(a.as_list()[1].as_double() == 2.5);
+  CHECK(a.as_list()[2].as_string() == "x");
+  REQUIRE(a.as_list()[3].as_list().size() == 2);
+  CHECK(a.as_list()[3].as_list()[0].as_bool());
+  CHECK(a.as_list()[3].as_list()[1].is_nil());
 
   const Value& b = field(v, "b");
   CHECK(field(b, "c").kind() == Value::Kind::map);
   CHECK(field(b, "c").as_map().empty());
   CHECK(field(b, "d").kind() == Value::Kind::array);
-  CHECK(field(b, "d").as_array().empty());
+  CHECK(field(b, "d").as_list().empty());
 
   // Printing uses ", " and ": " and round-trips.
   std::string text = to_json(v);
   CHECK(text == R"({"a": [1, 2.5, "x", [true, null]], "b": {"c": {}, "d": []}})");
   CHECK(to_json(parsed(text)) == text);
 
-  CHECK(to_json(Value(Array{})) == "[]");
+  CHECK(to_json(Value(List{})) == "[]");
   CHECK(to_json(Value(Map{})) == "{}");
-  CHECK(to_json(Value(Array{Value(1), Value(Array{Value("y")})})) == R"([1, ["y"]])");
+  CHECK(to_json(Value(List{Value(1), Value(List{Value("y")})})) == R"([1, ["y"]])");
 
   // Compact input is accepted too.
   CHECK(to_json(parsed(R"({"k":[1,{"z":false}]})")) == R"({"k": [1, {"z": false}]})");
@@ -261,7 +261,7 @@ TEST_CASE("json: bin prints as {\"$bin\": base64}") {
   CHECK(to_json(Value(Bytes{""})) == R"({"$bin": ""})");
   CHECK(to_json(Value(Bytes{"abc"})) == R"({"$bin": "YWJj"})");
   CHECK(to_json(Value(Bytes{std::string("\xff\xfe\xfd\xfc", 4)})) == R"({"$bin": "//79/A=="})");
-  CHECK(to_json(Value(Array{Value(Bytes{"ab"})})) == R"([{"$bin": "YWI="}])");
+  CHECK(to_json(Value(List{Value(Bytes{"ab"})})) == R"([{"$bin": "YWI="}])");
   // ...and reads back as bytes (issue 13: `set ... '{"$bin":"AAH/"}'` stored a map).
   CHECK(parsed(to_json(Value(Bytes{"ab"}))) == Value(Bytes{"ab"}));
   CHECK(parsed(R"({"$bin":"AAH/"})") == Value(Bytes{std::string("\x00\x01\xff", 3)}));
@@ -298,7 +298,7 @@ TEST_CASE("json: maps with non-string keys print as {\"$map\": [[k, v], ...]}") 
   Value m(Map{{Value(1), Value("one")}, {Value("two"), Value(2)}});
   CHECK(to_json(m) == R"({"$map": [[1, "one"], ["two", 2]]})");
 
-  Value keyed_by_array(Map{{Value(Array{Value(1), Value(2)}), Value(true)}});
+  Value keyed_by_array(Map{{Value(List{Value(1), Value(2)}), Value(true)}});
   CHECK(to_json(keyed_by_array) == R"({"$map": [[[1, 2], true]]})");
 
   Value keyed_by_nil(Map{{Value(), Value(2.5)}});

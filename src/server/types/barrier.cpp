@@ -151,7 +151,7 @@ void BarrierObject::describe(Map& out, const Inspector& in) const {
   out.emplace_back("timeout", state.timeout ? Value(*state.timeout) : Value());
   out.emplace_back("cycles", state.generation);
   out.emplace_back("action_pending", state.action_pending);
-  Array parties;
+  List parties;
   for (const auto& [session, n] : state.waiting) {
     Map p = in.session(session).as_map();
     p.emplace_back("parties", n);
@@ -211,15 +211,15 @@ OpResult<std::unique_ptr<Object>> make_barrier(const Value& params) {
 // A party's ticket in its call's state: [epoch, generation, index]. Before it enters a cycle the
 // state is nil, or true once its deadline passed while it waited to enter.
 Value ticket_value(const BarrierTicket& t) {
-  return Value(Array{t.epoch, t.generation, t.index});
+  return Value(List{t.epoch, t.generation, t.index});
 }
 BarrierTicket ticket_of(const Value& v) {
-  const Array& a = v.as_array();
+  const List& a = v.as_list();
   return BarrierTicket{a[0].as_uint(), a[1].as_uint(), a[2].as_int()};
 }
 
 Reply answer(std::int64_t index, bool run_action) {
-  return Value(Array{index, run_action});
+  return Value(List{index, run_action});
 }
 
 // barrier.wait block timeout -> [index, run_action] | BrokenBarrierError

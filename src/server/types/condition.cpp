@@ -127,11 +127,11 @@ Reply wait(Ctx& c) {
     auto saved = lock_ops::release_all(lock, who.value());
     if (!saved.ok()) return Err{err::runtime, "cannot wait on un-acquired lock"};
     lock_released(c, b.value());
-    c.state = Value(Array{Value(std::int64_t{kWaiting}), Value(std::uint64_t{saved.value()})});
+    c.state = Value(List{Value(std::int64_t{kWaiting}), Value(std::uint64_t{saved.value()})});
     if (c.may_wait) return Reply::park({{&b.value().cond, Awaited::notified}});
-    c.state.as_array()[0] = Value(std::int64_t{kTimedOut});  // block=false: a zero timeout
+    c.state.as_list()[0] = Value(std::int64_t{kTimedOut});  // block=false: a zero timeout
   }
-  auto& st = c.state.as_array();
+  auto& st = c.state.as_list();
   std::int64_t phase = st[0].as_int();
   if (phase == kWaiting) {
     if (!c.timed_out) return Reply::park({{&b.value().cond, Awaited::notified}});
@@ -160,7 +160,7 @@ Reply notify_some(Ctx& c, std::uint64_t n) {
   // is woken on its own, to re-acquire the lock (parking on the lock's key if it is held).
   blocking.for_each_on({&b.value().cond, Awaited::notified}, [&](Waiter& w) {
     if (w.state.kind() != Value::Kind::array) return true;
-    auto& st = w.state.as_array();
+    auto& st = w.state.as_list();
     if (st[0].as_int() != kWaiting) return true;
     st[0] = Value(std::int64_t{kNotified});
     blocking.wake(w.id);

@@ -18,7 +18,9 @@ Err key_error(const Value& key) {
 }  // namespace
 
 void DictObject::describe(Map& out, const Inspector& in) const {
-  out.emplace_back("entries", table.first(in.limit()));
+  Peek peek(in);
+  out.emplace_back("entries", table.first(peek));
+  out.emplace_back("omitted", peek.omitted(table.size()));
 }
 
 OpResult<std::unique_ptr<Object>> make_dict(const Value& params) {
@@ -54,9 +56,9 @@ OpResult<Value> get(const Table& t, const Value& key, const Value& fallback) {
 OpResult<Value> get_many(const Table& t, const Value& keys, const Value& fallback) {
   if (keys.kind() != Value::Kind::array)
     return arg_type_error("dict.get_many keys", keys, "a list");
-  Array out;
-  out.reserve(keys.as_array().size());
-  for (const Value& key : keys.as_array()) {
+  List out;
+  out.reserve(keys.as_list().size());
+  for (const Value& key : keys.as_list()) {
     if (auto e = check_hashable(key)) return *e;
     auto v = t.get(key);
     out.push_back(v ? std::move(*v) : fallback);
@@ -82,23 +84,23 @@ OpResult<Value> contains(const Table& t, const Value& key) {
 }
 
 OpResult<Value> keys(const Table& t) {
-  Array out;
+  List out;
   out.reserve(t.size());
   t.for_each([&](const Value& k, const Value&) { out.push_back(k); });
   return Value(std::move(out));
 }
 
 OpResult<Value> values(const Table& t) {
-  Array out;
+  List out;
   out.reserve(t.size());
   t.for_each([&](const Value&, const Value& v) { out.push_back(v); });
   return Value(std::move(out));
 }
 
 OpResult<Value> items(const Table& t) {
-  Array out;
+  List out;
   out.reserve(t.size());
-  t.for_each([&](const Value& k, const Value& v) { out.push_back(Value(Array{k, v})); });
+  t.for_each([&](const Value& k, const Value& v) { out.push_back(Value(List{k, v})); });
   return Value(std::move(out));
 }
 
@@ -113,14 +115,14 @@ OpResult<Unit> update(Table& t, const Value& other) {
   }
   if (other.kind() != Value::Kind::array)
     return arg_type_error("update argument", other, "a map or an array of [key, value] pairs");
-  for (const auto& pair : other.as_array()) {
-    if (pair.kind() != Value::Kind::array || pair.as_array().size() != 2)
+  for (const auto& pair : other.as_list()) {
+    if (pair.kind() != Value::Kind::array || pair.as_list().size() != 2)
       return Err{err::value,
                  "update sequence element " + pair.repr() + " is not a [key, value] pair"};
-    if (auto e = check_hashable(pair.as_array()[0])) return *e;
+    if (auto e = check_hashable(pair.as_list()[0])) return *e;
   }
-  for (const auto& pair : other.as_array())
-    t.set(pair.as_array()[0], pair.as_array()[1]);
+  for (const auto& pair : other.as_list())
+    t.set(pair.as_list()[0], pair.as_list()[1]);
   return Unit{};
 }
 
@@ -140,7 +142,7 @@ OpResult<Value> pop(Table& t, const Value& key, const Value& fallback) {
 OpResult<Value> popitem(Table& t) {
   auto kv = t.pop_last();
   if (!kv) return Err{err::key, "popitem(): dictionary is empty"};
-  return Value(Array{std::move(kv->first), std::move(kv->second)});
+  return Value(List{std::move(kv->first), std::move(kv->second)});
 }
 
 OpResult<Value> setdefault(Table& t, const Value& key, const Value& fallback) {

@@ -19,9 +19,9 @@ namespace syncmgr::server {
 namespace err = protocol::err;
 
 void ListObject::describe(Map& out, const Inspector& in) const {
-  out.emplace_back("items",
-                   Array(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(
-                                                            std::min(items.size(), in.limit()))));
+  Peek peek(in);
+  out.emplace_back("items", peek.items(items));
+  out.emplace_back("omitted", peek.omitted(items.size()));
 }
 
 OpResult<std::unique_ptr<Object>> make_list(const Value& params) {
@@ -34,7 +34,7 @@ OpResult<std::unique_ptr<Object>> make_list(const Value& params) {
         return Err{err::type, "list got an unexpected parameter " + key.repr()};
       if (value.kind() != Value::Kind::array)
         return arg_type_error("list items", value, "an array");
-      list->items = value.as_array();
+      list->items = value.as_list();
     }
   }
   return std::unique_ptr<Object>(std::move(list));
@@ -137,7 +137,7 @@ OpResult<Unit> append(Items& items, Value v) {
 
 OpResult<Unit> extend(Items& items, Value values) {
   if (values.kind() != Value::Kind::array) return not_array("list.extend argument", values);
-  Array& src = values.as_array();
+  List& src = values.as_list();
   items.insert(items.end(), std::make_move_iterator(src.begin()),
                std::make_move_iterator(src.end()));
   return Unit{};
@@ -213,7 +213,7 @@ OpResult<Value> get_slice(const Items& items, Bound start, Bound stop, Bound ste
   auto r = resolve(items.size(), start, stop, step);
   if (!r.ok()) return r.error();
   const Slice& s = r.value();
-  Array out;
+  List out;
   out.reserve(static_cast<std::size_t>(s.length));
   for (std::int64_t i = 0; i < s.length; ++i)
     out.push_back(items[s.at(i)]);
@@ -225,7 +225,7 @@ OpResult<Unit> set_slice(Items& items, Bound start, Bound stop, Bound step, Valu
   if (!r.ok()) return r.error();
   if (values.kind() != Value::Kind::array) return not_array("list.set_slice values", values);
   const Slice& s = r.value();
-  Array& src = values.as_array();
+  List& src = values.as_list();
   if (s.step == 1) {
     // A simple slice: replace [start, max(start, stop)) by any number of values.
     auto first = items.begin() + s.start;
@@ -309,7 +309,7 @@ OpResult<Unit> clear(Items& items) {
 }
 
 OpResult<Value> copy(const Items& items) {
-  return Value(Array(items));
+  return Value(List(items));
 }
 
 }  // namespace list_ops

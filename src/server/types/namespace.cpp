@@ -56,7 +56,9 @@ OpResult<Value> snapshot(const Table& t) {
 }  // namespace namespace_ops
 
 void NamespaceObject::describe(Map& out, const Inspector& in) const {
-  out.emplace_back("entries", attrs.first(in.limit()));
+  Peek peek(in);
+  out.emplace_back("entries", attrs.first(peek));
+  out.emplace_back("omitted", peek.omitted(attrs.size()));
 }
 
 OpResult<std::unique_ptr<Object>> make_namespace(const Value& params) {

@@ -47,11 +47,11 @@ OpResult<Value> add(const Value& base, const Value& delta, std::string_view what
 
 std::optional<Err> check_limits(const Value& result, const Value& limits, std::string_view what) {
   if (limits.is_nil()) return std::nullopt;
-  if (limits.kind() != Value::Kind::array || limits.as_array().size() != 2 ||
-      !limits.as_array()[0].is_integer() || !limits.as_array()[1].is_integer())
+  if (limits.kind() != Value::Kind::array || limits.as_list().size() != 2 ||
+      !limits.as_list()[0].is_integer() || !limits.as_list()[1].is_integer())
     return Err{err::type, "result limits must be nil or [lo, hi] (two ints), not " + limits.repr()};
-  const __int128 lo = wide(limits.as_array()[0]);
-  const __int128 hi = wide(limits.as_array()[1]);
+  const __int128 lo = wide(limits.as_list()[0]);
+  const __int128 hi = wide(limits.as_list()[1]);
   if (result.kind() != Value::Kind::integer)
     return Err{err::type, "adding to " + std::string(what) + " would give a " +
                               std::string(result.type_name()) + " (" + result.repr() +

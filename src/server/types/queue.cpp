@@ -73,7 +73,7 @@ OpResult<Unit> put_many(QueueState& q, Value& items) {
   if (items.kind() != Value::Kind::array)
     return arg_type_error("put_many items", items, "an array");
   if (q.is_shutdown) return shut_down_error();
-  Array& a = items.as_array();
+  List& a = items.as_list();
   if (q.maxsize != 0 && a.size() > q.maxsize)
     return Err{err::value, "put_many of " + std::to_string(a.size()) +
                                " items can never fit a queue of maxsize " +
@@ -100,7 +100,7 @@ OpResult<Value> get_many(QueueState& q, std::int64_t n) {
   if (n < 1) return Err{err::value, "get_many n must be >= 1, not " + std::to_string(n)};
   if (q.items.empty()) return q.is_shutdown ? shut_down_error() : Err{err::empty, "queue is empty"};
   auto k = std::min(static_cast<std::size_t>(n), q.items.size());
-  Array out;
+  List out;
   out.reserve(k);
   for (std::size_t i = 0; i < k; ++i) {
     out.push_back(std::move(q.items.front()));
@@ -148,11 +148,10 @@ OpResult<Value> joined(const QueueState& q) {
 // The first items (peeked, not taken), what waits on it, and, since a session's unacknowledged and
 // undone items go back to the head, who has items out: what a hung get() or join() waits for.
 void QueueObject::describe(Map& out, const Inspector& in) const {
-  Array head;
-  for (std::size_t i = 0; i < state.items.size() && i < in.limit(); ++i)
-    head.push_back(state.items[i]);
+  Peek peek(in);
   out.emplace_back("maxsize", static_cast<std::uint64_t>(state.maxsize));
-  out.emplace_back("items", std::move(head));
+  out.emplace_back("items", peek.items(state.items));
+  out.emplace_back("omitted", peek.omitted(state.items.size()));
   out.emplace_back("shutdown", state.is_shutdown);
   out.emplace_back("getters", static_cast<std::uint64_t>(in.parked(*this, Awaited::items)));
   out.emplace_back("putters", static_cast<std::uint64_t>(in.parked(*this, Awaited::room)));
@@ -274,7 +273,7 @@ Reply get_many(Ctx& c) {
   // Every get_many waits for the same thing (one item), whatever its n.
   auto r = queue_ops::get_many(queue(c), n.value());
   if (r.ok())
-    for (const auto& item : r.value().as_array())
+    for (const auto& item : r.value().as_list())
       handed_out(c, item);
   return park_or_answer(c, std::move(r), err::empty);
 }

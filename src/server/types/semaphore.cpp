@@ -84,7 +84,7 @@ void SemaphoreObject::describe(Map& out, const Inspector& in) const {
   out.emplace_back("owned", state.owned);
   out.emplace_back("waiters", static_cast<std::uint64_t>(in.parked(*this, Awaited::permits)));
   if (!state.owned) return;
-  Array held;
+  List held;
   for (const auto& [session, n] : state.held) {
     Map h = in.session(session).as_map();
     h.emplace_back("permits", n);

@@ -173,7 +173,7 @@ namespace {
 bool contains_nan(const Value& v) {
   if (v.kind() == Value::Kind::floating) return std::isnan(v.as_double());
   if (v.kind() != Value::Kind::array) return false;
-  for (const auto& e : v.as_array())
+  for (const auto& e : v.as_list())
     if (contains_nan(e)) return true;
   return false;
 }

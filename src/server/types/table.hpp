@@ -43,11 +43,19 @@ class Table {
         entries_[i].key.visit(
             [&](const Value& k) { entries_[i].value.visit([&](const Value& v) { fn(k, v); }); });
   }
-  /// The first `n` entries in insertion order as a map (server.inspect): stops after them.
-  Map first(std::size_t n) const {
+  /// The first entries in insertion order as a map, while `peek.take(key, &value)` (a Peek of
+  /// server.inspect) says yes: stops at the first no. Nothing is copied to be measured.
+  template <class Taker>
+  Map first(Taker& peek) const {
     Map out;
-    for (std::size_t i = 0; i < entries_.size() && out.size() < n; ++i)
-      if (!dead_[i]) out.emplace_back(entries_[i].key.get(), entries_[i].value.get());
+    bool more = true;
+    for (std::size_t i = 0; more && i < entries_.size(); ++i)
+      if (!dead_[i])
+        entries_[i].key.visit([&](const Value& k) {
+          entries_[i].value.visit([&](const Value& v) {
+            if ((more = peek.take(k, &v))) out.emplace_back(k, v);
+          });
+        });
     return out;
   }
 

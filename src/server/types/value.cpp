@@ -20,9 +20,9 @@ void ValueObject::describe(Map& out, const Inspector&) const {
 }
 
 void ArrayObject::describe(Map& out, const Inspector& in) const {
-  out.emplace_back("items",
-                   Array(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(
-                                                            std::min(items.size(), in.limit()))));
+  Peek peek(in);
+  out.emplace_back("items", peek.items(items));
+  out.emplace_back("omitted", peek.omitted(items.size()));
 }
 
 namespace value_ops {
@@ -79,8 +79,8 @@ OpResult<Unit> set_slice(Items& items, Bound start, Bound stop, Bound step, Valu
   if (!sel.ok()) return sel.error();
   if (values.kind() != Value::Kind::array)
     return arg_type_error("array.set_slice values", values, "an array");
-  const Array& at = sel.value().as_array();
-  Array& src = values.as_array();
+  const List& at = sel.value().as_list();
+  List& src = values.as_list();
   if (src.size() != at.size())
     return Err{err::value, "an Array's length is fixed: cannot assign " +
                                std::to_string(src.size()) + " values to a slice of " +
@@ -123,7 +123,7 @@ OpResult<std::unique_ptr<Object>> make_array(const Value& params) {
       if (k != Value("items"))
         return Err{err::type, "array got an unexpected parameter " + k.repr()};
       if (v.kind() != Value::Kind::array) return arg_type_error("array items", v, "an array");
-      obj->items = v.as_array();
+      obj->items = v.as_list();
       given = true;
     }
   }
