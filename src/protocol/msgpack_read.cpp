@@ -11,7 +11,7 @@ namespace {
 bool read_at(Cursor& c, Value& out, std::size_t depth_left);
 
 bool read_array(Cursor& c, std::uint32_t n, Value& out, std::size_t depth_left) {
-  Array a(n);
+  List a(n);
   for (auto& v : a)
     if (!read_at(c, v, depth_left)) return false;
   out = Value(std::move(a));

@@ -12,8 +12,8 @@
 #include "protocol/msgpack_read.hpp"
 #include "syncmgr/value.hpp"
 
-using syncmgr::Array;
 using syncmgr::Bytes;
+using syncmgr::List;
 using syncmgr::Map;
 using syncmgr::Value;
 namespace protocol = syncmgr::protocol;
@@ -80,7 +80,7 @@ Value random_value(std::mt19937_64& rng, int depth) {
     case 6:
       return Value(Bytes{std::string(rng() % 300, static_cast<char>(rng()))});
     case 7: {
-      Array a(rng() % 20);
+      List a(rng() % 20);
       for (auto& v : a)
         v = random_value(rng, depth + 1);
       return Value(std::move(a));
@@ -115,9 +115,9 @@ TEST_CASE("msgpack_read: every kind, in every width, reads as msgpack-c reads it
       packed(Value(std::string(32, 'x'))),
       packed(Value(std::string(70000, 'x'))),
       packed(Value(Bytes{std::string(300, '\0')})),
-      packed(Value(Array(16, Value(1)))),
-      packed(Value(Array(70000, Value(1)))),
-      packed(Value(Map{{"a", 1}, {2, Value(Array{})}})),
+      packed(Value(List(16, Value(1)))),
+      packed(Value(List(70000, Value(1)))),
+      packed(Value(Map{{"a", 1}, {2, Value(List{})}})),
       pack_with([](auto& pk) { pk.pack_int8(5); }),
       pack_with([](auto& pk) { pk.pack_int16(-300); }),
       pack_with([](auto& pk) { pk.pack_int32(70000); }),
@@ -193,7 +193,7 @@ TEST_CASE("read_request: a well-formed request is read, anything else is left wh
     pk.pack(std::string("d"));
     pk.pack_array(2);
     pk.pack(std::string("k"));
-    pk.pack(Value(Array{1, 2}));
+    pk.pack(Value(List{1, 2}));
   });
   std::string two = ok + ok;
   protocol::Cursor c(two);
@@ -203,7 +203,7 @@ TEST_CASE("read_request: a well-formed request is read, anything else is left wh
   CHECK(r.op == "dict.set");
   CHECK(r.target == "d");
   REQUIRE(args.size() == 2);
-  CHECK(args[1] == Value(Array{1, 2}));
+  CHECK(args[1] == Value(List{1, 2}));
   CHECK(c.remaining() == ok.size());
 
   auto declined = [&](const std::string& bytes) {
