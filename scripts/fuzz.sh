@@ -7,7 +7,7 @@
 # a directory per run.
 # Prints one line per target at the end:
 #   PASS|FAIL <target>: <executions> execs, cov <n>, ft <n>, corpus <n> (<s> s)
-# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_TARGETS (default: all four),
+# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_TARGETS (default: all five),
 # FUZZ_KEEP_CORPUS=DIR (copy each target's working corpus to DIR/<target>/ at the end).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ seconds=${1:-60}
 scripts/install-deps.sh --fuzz || exit 1
 
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=(${FUZZ_TARGETS:-fuzz_frame fuzz_payload fuzz_handshake fuzz_server})
+targets=(${FUZZ_TARGETS:-fuzz_frame fuzz_payload fuzz_handshake fuzz_server fuzz_unix_stream})
 artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}/$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
