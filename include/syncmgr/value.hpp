@@ -109,10 +109,11 @@ class Value {
   /// Consistent with operator== (equal numbers hash equal).
   std::size_t hash() const noexcept;
 
-  /// A short human-readable rendering (JSON-like) for error messages and logs, cut at max_len
-  /// (the daemon's error messages quote client values through it). Print a Value with
-  /// operator<< or to_string() to see all of it.
-  std::string repr(std::size_t max_len = 80) const;
+  /// A human-readable rendering (JSON-like), whole unless cut at max_len with "...". Error
+  /// messages quote values cut at kShortRepr, so that a client's 1 MiB value does not become a
+  /// 1 MiB message. For Python's str() of the value, print it (operator<<, to_string()).
+  std::string repr(std::size_t max_len = std::string::npos) const;
+  static constexpr std::size_t kShortRepr = 80;
 
   /// The value as T, converted exactly as a proxy's get<T>() converts what the daemon sent (any
   /// type with a msgpack adaptor: numbers, strings, containers, your MSGPACK_DEFINE structs).
@@ -254,7 +255,7 @@ T Value::as() const {
     try {
       return handle.get().as<T>();
     } catch (const msgpack::type_error&) {
-      throw TypeError("value is " + std::string(type_name()) + " (" + repr() +
+      throw TypeError("value is " + std::string(type_name()) + " (" + repr(kShortRepr) +
                       "), which does not convert to " + detail::readable_type_name(typeid(T)));
     }
   }

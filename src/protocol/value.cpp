@@ -98,13 +98,14 @@ bool Value::as_bool() const {
 }
 std::int64_t Value::as_int() const {
   if (v_.index() == kInt) return std::get<std::int64_t>(v_);
-  if (v_.index() == kUint) throw ValueError("integer " + repr() + " does not fit in int64");
+  if (v_.index() == kUint)
+    throw ValueError("integer " + repr(kShortRepr) + " does not fit in int64");
   wrong_type(*this, "int");
 }
 std::uint64_t Value::as_uint() const {
   if (v_.index() == kUint) return std::get<std::uint64_t>(v_);
   if (v_.index() == kInt && std::get<std::int64_t>(v_) >= 0) return std::get<std::int64_t>(v_);
-  if (v_.index() == kInt) throw ValueError("integer " + repr() + " is negative");
+  if (v_.index() == kInt) throw ValueError("integer " + repr(kShortRepr) + " is negative");
   wrong_type(*this, "int");
 }
 double Value::as_double() const {
@@ -211,7 +212,6 @@ bool maps_equal(const Map& x, const Map& y) noexcept {
     return false;  // equality is noexcept; with no memory for the index, say "not equal"
   }
 }
-
 
 }  // namespace
 
@@ -320,7 +320,9 @@ std::size_t Value::hash() const noexcept {
 }
 
 namespace {
-void append_repr(std::string& out, const Value& v) {
+// Stops adding elements once `out` is past `limit`: a repr cut at 80 characters renders little
+// more than that of a million-element list.
+void append_repr(std::string& out, const Value& v, std::size_t limit) {
   const auto& var = v.variant();
   switch (var.index()) {
     case kNil:
@@ -352,9 +354,9 @@ void append_repr(std::string& out, const Value& v) {
       const char* sep = "";
       for (const auto& e : std::get<List>(var)) {
         out += sep;
-        append_repr(out, e);
+        append_repr(out, e, limit);
         sep = ", ";
-        if (out.size() > 4096) break;
+        if (out.size() > limit) break;
       }
       out += ']';
       break;
@@ -364,11 +366,11 @@ void append_repr(std::string& out, const Value& v) {
       const char* sep = "";
       for (const auto& [k, e] : std::get<Map>(var)) {
         out += sep;
-        append_repr(out, k);
+        append_repr(out, k, limit);
         out += ": ";
-        append_repr(out, e);
+        append_repr(out, e, limit);
         sep = ", ";
-        if (out.size() > 4096) break;
+        if (out.size() > limit) break;
       }
       out += '}';
     }
@@ -378,7 +380,7 @@ void append_repr(std::string& out, const Value& v) {
 
 std::string Value::repr(std::size_t max_len) const {
   std::string out;
-  append_repr(out, *this);
+  append_repr(out, *this, max_len);
   if (out.size() > max_len) {
     out.resize(max_len > 3 ? max_len - 3 : 0);
     out += "...";

@@ -106,6 +106,27 @@ TEST_CASE("errors: a daemon that does not answer gives ConnectionError, never a 
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }
 
+TEST_CASE("errors: a failed connect says the daemon may not be running, on every transport") {
+  // Nothing listens at any of these: the message must point at the likely cause, not only
+  // report a timeout (issue 13).
+  for (std::string ep : {"tcp://127.0.0.1:1", "ipc:///tmp/syncmgr-test-no-such-daemon.ipc",
+                         "unix:///tmp/syncmgr-test-no-such-daemon.sock"}) {
+    CAPTURE(ep);
+    Options o;
+    o.endpoint = ep;
+    o.authkey = std::string(32, 'k');
+    o.connect_timeout = std::chrono::milliseconds(300);
+    std::string what;
+    try {
+      Manager m{o};
+    } catch (const ConnectionError& e) {
+      what = e.what();
+    }
+    CHECK(what.find("could not connect to syncmgrd at " + ep) != std::string::npos);
+    CHECK(what.find("is the daemon running, and is this its endpoint?") != std::string::npos);
+  }
+}
+
 TEST_CASE("errors: a call past its deadline throws, and the connection stays in sync") {
   Daemon d;
   auto opts = d.options();

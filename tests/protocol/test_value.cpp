@@ -264,7 +264,11 @@ TEST_CASE("to_string and operator<<: Python's str() of the value, never cut") {
   CHECK(str(Value(Bytes{std::string("a\0\xff'", 4)})) == "b\"a\\x00\\xff'\"");
   CHECK(str(Value(Map{{"k", List{1.5, false}}, {2, "v"}})) == "{'k': [1.5, False], 2: 'v'}");
   List big(1000, Value(123456789));
-  CHECK(str(Value(big)).size() > 10000);  // repr() cuts at 80 characters; printing does not
+  CHECK(str(Value(big)).size() > 10000);
+  // repr() is whole too; error messages cut it on purpose.
+  CHECK(Value(big).repr().size() > 10000);
+  CHECK(Value(big).repr(Value::kShortRepr).size() == Value::kShortRepr);
+  CHECK(Value(big).repr(Value::kShortRepr).ends_with("..."));
 }
 
 TEST_CASE("List: the msgpack array type, apart from Manager::Array's proxy; Array stays an alias") {

@@ -199,7 +199,7 @@ OpResult<std::unique_ptr<Object>> make_barrier(const Value& params) {
       if (v.kind() != Value::Kind::boolean) return arg_type_error("barrier action", v, "a bool");
       action = v.as_bool();
     } else {
-      return Err{err::type, "barrier got an unexpected parameter " + k.repr()};
+      return Err{err::type, "barrier got an unexpected parameter " + k.repr(Value::kShortRepr)};
     }
   }
   if (!parties) return Err{err::type, "Barrier requires 'parties'"};

@@ -13,7 +13,7 @@ namespace err = protocol::err;
 
 namespace {
 Err key_error(const Value& key) {
-  return Err{err::key, key.repr()};
+  return Err{err::key, key.repr(Value::kShortRepr)};
 }
 }  // namespace
 
@@ -32,7 +32,7 @@ OpResult<std::unique_ptr<Object>> make_dict(const Value& params) {
       auto r = dict_ops::update(obj->table, v);
       if (!r.ok()) return r.error();
     } else {
-      return Err{err::type, "unknown dict parameter " + k.repr()};
+      return Err{err::type, "unknown dict parameter " + k.repr(Value::kShortRepr)};
     }
   }
   return std::unique_ptr<Object>(std::move(obj));
@@ -117,8 +117,8 @@ OpResult<Unit> update(Table& t, const Value& other) {
     return arg_type_error("update argument", other, "a map or an array of [key, value] pairs");
   for (const auto& pair : other.as_list()) {
     if (pair.kind() != Value::Kind::array || pair.as_list().size() != 2)
-      return Err{err::value,
-                 "update sequence element " + pair.repr() + " is not a [key, value] pair"};
+      return Err{err::value, "update sequence element " + pair.repr(Value::kShortRepr) +
+                                 " is not a [key, value] pair"};
     if (auto e = check_hashable(pair.as_list()[0])) return *e;
   }
   for (const auto& pair : other.as_list())

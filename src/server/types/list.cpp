@@ -31,7 +31,7 @@ OpResult<std::unique_ptr<Object>> make_list(const Value& params) {
       return arg_type_error("list parameters", params, "a map");
     for (const auto& [key, value] : params.as_map()) {
       if (key != Value("items"))
-        return Err{err::type, "list got an unexpected parameter " + key.repr()};
+        return Err{err::type, "list got an unexpected parameter " + key.repr(Value::kShortRepr)};
       if (value.kind() != Value::Kind::array)
         return arg_type_error("list items", value, "an array");
       list->items = value.as_list();
@@ -174,7 +174,7 @@ OpResult<Value> index(const Items& items, const Value& v, std::int64_t start, st
   if (stop < 0) stop = std::max<std::int64_t>(stop + len, 0);
   for (std::int64_t i = start; i < stop && i < len; ++i)
     if (items[static_cast<std::size_t>(i)] == v) return Value(i);
-  return Err{err::value, v.repr() + " is not in list"};
+  return Err{err::value, v.repr(Value::kShortRepr) + " is not in list"};
 }
 
 OpResult<Value> count(const Items& items, const Value& v) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "server/object.hpp"
@@ -11,15 +12,25 @@
 
 namespace syncmgr::server::number_ops {
 
+/// What an add is to, as its errors name it: a phrase ("the value"), or a key, quoted only when
+/// an error needs it (an increment that succeeds renders nothing).
+struct Target {
+  std::string_view phrase;
+  const Value* key = nullptr;
+  std::string name() const {
+    return key != nullptr ? key->repr(Value::kShortRepr) : std::string(phrase);
+  }
+};
+
 /// base + delta: int + int stays int (a sum above INT64_MAX within uint64 is kept, beyond that or
 /// below INT64_MIN is a ValueError "integer overflow <what>"); a float on either side gives a
 /// float. A delta or base that is not an int or float (bool included) is a TypeError.
-OpResult<Value> add(const Value& base, const Value& delta, std::string_view what);
+OpResult<Value> add(const Value& base, const Value& delta, const Target& what);
 
 /// Checks an add's result against the caller's limits, the optional last argument of the atomic
 /// adds: nil accepts any result; [lo, hi] (two ints) requires an int within [lo, hi] (TypeError
 /// for a float, ValueError outside the range), so a client that reads the result as a C++ integer
 /// type learns of a mismatch before anything is stored. A malformed limits value is a TypeError.
-std::optional<Err> check_limits(const Value& result, const Value& limits, std::string_view what);
+std::optional<Err> check_limits(const Value& result, const Value& limits, const Target& what);
 
 }  // namespace syncmgr::server::number_ops

@@ -36,7 +36,7 @@ OpResult<std::size_t> read_params(const Value& params, bool joinable) {
       continue;
     }
     if (key.kind() != Value::Kind::string || key.as_string() != "maxsize")
-      return Err{err::type, "queue got an unexpected parameter " + key.repr()};
+      return Err{err::type, "queue got an unexpected parameter " + key.repr(Value::kShortRepr)};
     auto m = int_arg(value, "maxsize");
     if (!m.ok()) return m.error();
     if (m.value() < 0)

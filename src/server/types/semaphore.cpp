@@ -112,7 +112,7 @@ OpResult<std::unique_ptr<Object>> make(const Value& params, bool bounded) {
         continue;
       }
       if (k != Value("value"))
-        return Err{err::type, "semaphore got an unexpected parameter " + k.repr()};
+        return Err{err::type, "semaphore got an unexpected parameter " + k.repr(Value::kShortRepr)};
       auto n = int_arg(v, "semaphore value");
       if (!n.ok()) return n.error();
       initial = n.value();

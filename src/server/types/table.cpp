@@ -197,9 +197,10 @@ namespace table_ops {
 OpResult<Value> increment(Table& t, const Value& key, const Value& delta, const Value& limits) {
   if (auto e = check_hashable(key)) return *e;
   // Computed and checked before anything is stored: a failing increment changes nothing.
-  auto result = number_ops::add(t.get(key).value_or(Value(std::int64_t{0})), delta, key.repr());
+  number_ops::Target what{{}, &key};
+  auto result = number_ops::add(t.get(key).value_or(Value(std::int64_t{0})), delta, what);
   if (!result.ok()) return result;
-  if (auto e = number_ops::check_limits(result.value(), limits, key.repr())) return *e;
+  if (auto e = number_ops::check_limits(result.value(), limits, what)) return *e;
   t.set(key, result.value());
   return result;
 }

@@ -29,9 +29,9 @@ namespace value_ops {
 
 OpResult<Value> add(Value& v, const Value& delta, const Value& limits) {
   // Computed and checked before the value is replaced: a failing add changes nothing.
-  auto result = number_ops::add(v.is_nil() ? Value(std::int64_t{0}) : v, delta, "the value");
+  auto result = number_ops::add(v.is_nil() ? Value(std::int64_t{0}) : v, delta, {"the value"});
   if (!result.ok()) return result;
-  if (auto e = number_ops::check_limits(result.value(), limits, "the value")) return *e;
+  if (auto e = number_ops::check_limits(result.value(), limits, {"the value"})) return *e;
   v = result.value();
   return result;
 }
@@ -108,7 +108,7 @@ OpResult<std::unique_ptr<Object>> make_value(const Value& params) {
       return arg_type_error("value parameters", params, "a map");
     for (const auto& [k, v] : params.as_map()) {
       if (k != Value("value"))
-        return Err{err::type, "value got an unexpected parameter " + k.repr()};
+        return Err{err::type, "value got an unexpected parameter " + k.repr(Value::kShortRepr)};
       obj->value = v;
     }
   }
@@ -121,7 +121,7 @@ OpResult<std::unique_ptr<Object>> make_array(const Value& params) {
   if (params.kind() == Value::Kind::map) {
     for (const auto& [k, v] : params.as_map()) {
       if (k != Value("items"))
-        return Err{err::type, "array got an unexpected parameter " + k.repr()};
+        return Err{err::type, "array got an unexpected parameter " + k.repr(Value::kShortRepr)};
       if (v.kind() != Value::Kind::array) return arg_type_error("array items", v, "an array");
       obj->items = v.as_list();
       given = true;
