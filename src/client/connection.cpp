@@ -156,13 +156,13 @@ void Connection::release_pump(std::unique_lock<std::mutex>&) {
   next_timer_ = linked() ? last_sent_ + session_timeout_ / 3 : handshake_deadline_;
   pumping_ = false;
   if (sleepers_ > 0) {
-    for (auto& [id, weak] : calls_) {
-      auto call = weak.lock();
-      if (call && call->waiting && !call->done) {
-        call->cv.notify_one();  // it takes the pump over
-        return;
-      }
-    }
+    bool handed = calls_.any_of([](std::uint64_t, InFlight& e) {
+      auto call = e.call.lock();
+      if (!call || !call->waiting || call->done) return false;
+      call->cv.notify_one();  // it takes the pump over
+      return true;
+    });
+    if (handed) return;
   }
   if (attention) {
     needs_background_ = true;
@@ -188,7 +188,10 @@ std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string req
     throw ProtocolError(std::string(op) + ": request of " + std::to_string(body) +
                         " bytes exceeds the daemon's limit of " +
                         std::to_string(max_message_size_));
-  calls_.emplace(id, call);
+  InFlight& e = calls_[id];
+  e.call = call;
+  e.has_call = true;
+  ++callers_;
   submit(lock, id, std::move(request), defer);
   return call;
 }
@@ -253,7 +256,8 @@ ReplyRef Connection::take(PendingCall& call) {
     }
     if (!answered) {
       std::lock_guard lock(mu_);
-      calls_.erase(call.id);  // a late reply finds no caller and is dropped
+      // A late reply finds no caller and is dropped.
+      if (InFlight* e = calls_.find(call.id); e != nullptr && e->has_call) drop_caller(call.id, *e);
       throw ConnectionError(what() + ": no reply from syncmgrd at " + endpoint_ +
                             " before the call's deadline");
     }
@@ -294,19 +298,30 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
     call->cv.notify_one();
   };
   if (sent_only) {
-    for (const auto& [id, unused] : unanswered_) {
-      auto it = calls_.find(id);
-      if (it == calls_.end()) continue;
-      fail(it->second);
-      calls_.erase(it);
-    }
+    // Every request sent on this session is forgotten; its caller, if any, fails.
+    calls_.erase_if([&](std::uint64_t, InFlight& e) {
+      if (!e.sent) return false;
+      if (e.has_call) {
+        fail(e.call);
+        --callers_;
+      }
+      return true;
+    });
   } else {
-    for (auto& [id, call] : calls_)
-      fail(call);
+    calls_.for_each([&](std::uint64_t, InFlight& e) {
+      if (e.has_call) fail(e.call);
+    });
     calls_.clear();
+    callers_ = 0;
     outbox_.clear();
   }
-  unanswered_.clear();
+}
+
+void Connection::drop_caller(std::uint64_t id, InFlight& e) {
+  e.has_call = false;
+  e.call.reset();
+  --callers_;
+  if (!e.sent) calls_.erase(id);
 }
 
 bool Connection::send_raw(std::string frame) {
@@ -365,7 +380,7 @@ void Connection::background() {
     auto until = pumping_ ? now + session_timeout_ / 3 : next_timer_;
     if (!pumping_ && flush_by_ && *flush_by_ < until) until = *flush_by_;
     // While calls are in flight, look in every few ms: deferred requests then need no wake-up.
-    if (!calls_.empty()) until = std::min(until, now + 2 * kDeferLimit);
+    if (callers_ > 0) until = std::min(until, now + 2 * kDeferLimit);
     background_wake_at_ = until;
     // Woken early also when a deferred request's flush deadline now comes before `until` (submit
     // set it after this thread chose `until`): then the loop chooses again.
@@ -450,7 +465,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
     bool waiting;
     {
       std::lock_guard lock(mu_);
-      waiting = !calls_.empty();
+      waiting = callers_ > 0;
     }
     if (waiting && now - last_received_ > session_timeout_ + heartbeat_every) {
       // Nothing heard for longer than the lease: the daemon is gone or unreachable.
@@ -487,6 +502,10 @@ void Connection::flush_outbox() {
     if (outbox_.empty()) return;
     batch.swap(outbox_);
     limit = max_message_size_;
+    // Counted as sent now, under the lock taken anyway; those that turn out not to be sent are
+    // uncounted in send_frame below.
+    for (const auto& [id, req] : batch)
+      if (id != 0) calls_[id].sent = true;
   }
   // Every request starts with room for a frame header: the first of a frame lends its room (in the
   // common case, one request, the request is the frame: no copy); the others add their bodies.
@@ -497,6 +516,13 @@ void Connection::flush_outbox() {
     if (send_sealed(std::move(frame))) return true;
     // Not sent: the requests not yet framed go back, to leave on the next session.
     std::lock_guard lock(mu_);
+    for (std::size_t i = next; i < batch.size(); ++i) {
+      std::uint64_t id = batch[i].first;
+      InFlight* e = id != 0 ? calls_.find(id) : nullptr;
+      if (e == nullptr) continue;  // every call failed meanwhile (close)
+      e->sent = false;
+      if (!e->has_call) calls_.erase(id);
+    }
     outbox_.insert(outbox_.begin(), std::make_move_iterator(batch.begin() + next),
                    std::make_move_iterator(batch.end()));
     return false;
@@ -513,7 +539,6 @@ void Connection::flush_outbox() {
     } else {
       frame.append(req, room, body);
     }
-    if (id != 0) unanswered_.emplace(id, true);
   }
   if (!frame.empty() && !send_frame()) connection_lost();
 }
@@ -577,12 +602,15 @@ void Connection::on_reply(std::string_view frame, InFrame& msg) {
           r.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
         continue;
       std::uint64_t id = r.via.array.ptr[0].via.u64;
-      unanswered_.erase(id);
       std::lock_guard lock(mu_);
-      auto it = calls_.find(id);
-      if (it == calls_.end()) continue;  // a heartbeat, a post, or a caller that gave up
-      auto call = it->second.lock();
-      calls_.erase(it);
+      InFlight* e = calls_.find(id);
+      if (e == nullptr) continue;  // a heartbeat, a post, or a caller that gave up
+      std::shared_ptr<PendingCall> call;
+      if (e->has_call) {
+        call = e->call.lock();
+        --callers_;
+      }
+      calls_.erase(id);
       if (!call) continue;  // its future was dropped
       call->reply = ReplyRef{r, zone};
       call->done = true;

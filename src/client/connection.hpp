@@ -22,12 +22,12 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
+#include "client/id_map.hpp"
 #include "client/transport.hpp"
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
@@ -144,8 +144,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::condition_variable background_cv_;
   State state_ = State::connecting;
   std::string fatal_kind_, fatal_message_;
-  // Weak: a call whose future was dropped is forgotten; its reply, if any, is discarded.
-  std::unordered_map<std::uint64_t, std::weak_ptr<PendingCall>> calls_;
+  /// A request id the connection tracks: a call whose caller may want the reply, a request sent
+  /// on this session and not answered yet (fail_calls' sent_only), or both.
+  struct InFlight {
+    // Weak: a call whose future was dropped is forgotten; its reply, if any, is discarded.
+    std::weak_ptr<PendingCall> call;
+    bool has_call = false;  // a caller (start) registered it and has not given up
+    bool sent = false;      // sent on the current session, not answered
+  };
+  IdMap<InFlight> calls_;
+  std::size_t callers_ = 0;  // entries with has_call
+  /// Forgets the caller of `e` (id `id`); the entry goes once nothing else keeps it.
+  void drop_caller(std::uint64_t id, InFlight& e);
   std::vector<std::pair<std::uint64_t, std::string>> outbox_;
   bool pumping_ = false;
   std::size_t sleepers_ = 0;      // calls with waiting set
@@ -177,7 +187,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::milliseconds session_timeout_{10000};
   Clock::time_point last_sent_;
   Clock::time_point last_received_;
-  std::unordered_map<std::uint64_t, bool> unanswered_;  // ids sent on this session, not answered
   std::thread background_;
 };
 
