@@ -1,6 +1,8 @@
 // Unpacking untrusted payloads and packing error replies.
 #include "protocol/message.hpp"
 
+#include "syncmgr/value.hpp"
+
 namespace syncmgr::protocol {
 
 msgpack::unpack_limit unpack_limits(std::size_t payload_size) {
@@ -73,6 +75,20 @@ PayloadReader::Skipped PayloadReader::skip_failed() {
   bool ok = msgpack::parse(data_.data(), data_.size(), off, v);
   if (ok) offset_ = off;
   return Skipped{ok, v.id};
+}
+
+bool read_request(Cursor& c, RequestView& r, std::vector<Value>& args) {
+  Cursor start = c;
+  std::uint32_t n = 0, argc = 0;
+  bool ok = c.array_header(n) && n == 4 && c.uint(r.id) && r.id != 0 && c.str(r.op) &&
+            (c.nil() ? (r.target = {}, true) : c.str(r.target)) && c.array_header(argc);
+  if (ok) {
+    args.resize(argc);
+    for (auto& a : args)
+      if (!(ok = read_value(c, a, kMaxValueDepth))) break;
+  }
+  if (!ok) c = start;
+  return ok;
 }
 
 void pack_error_reply(msgpack::sbuffer& out, std::uint64_t id, std::string_view kind,

@@ -13,8 +13,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <msgpack.hpp>
+
+#include "protocol/msgpack_read.hpp"
 
 namespace syncmgr::protocol {
 
@@ -73,6 +76,8 @@ class PayloadReader {
     std::uint64_t id = 0;
   };
   Skipped skip_failed();
+  /// How far into the payload the reader has got.
+  std::size_t offset() const { return offset_; }
 
  private:
   std::string_view data_;
@@ -80,6 +85,18 @@ class PayloadReader {
   std::size_t last_start_ = 0;  // where the object next() last read (or failed to) starts
   bool reference_ = false;
 };
+
+/// A request [id, op, target, args] as read_request finds it; op and target point into the frame.
+struct RequestView {
+  std::uint64_t id = 0;
+  std::string_view op;
+  std::string_view target;  // empty for nil
+};
+
+/// Reads the next request straight from the payload, its arguments decoded into `args` (reused
+/// from call to call). False for anything but a well-formed request (an id of 0 too), with the
+/// cursor unmoved: that request then goes through PayloadReader, whose path words the error.
+bool read_request(Cursor& c, RequestView& r, std::vector<Value>& args);
 
 /// The chunk size for the zone a frame's payload is unpacked into: it grows with the payload, so
 /// that the zone of a small frame fits glibc's per-thread cache (up to 1 KiB), where msgpack's

@@ -212,6 +212,9 @@ bool maps_equal(const Map& x, const Map& y) noexcept {
   }
 }
 
+
+}  // namespace
+
 bool has_duplicate_keys(const Map& m) {
   if (m.size() <= kSmallMap) {
     for (std::size_t i = 0; i < m.size(); ++i)
@@ -221,8 +224,6 @@ bool has_duplicate_keys(const Map& m) {
   }
   return KeyIndex(m).has_duplicates();
 }
-
-}  // namespace
 
 bool operator==(const Value& a, const Value& b) noexcept {
   if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;

@@ -275,40 +275,20 @@ void Server::on_message(const std::string& routing_id, std::string_view conn, co
 void Server::on_request(Session& session, std::string_view payload) {
   protocol::FrameBuilder frame;  // the replies are packed straight into the reply frame
   msgpack::sbuffer& out = frame.buffer();
-  // Strings are referenced in the frame, not copied: dispatch copies what it keeps (the args).
-  protocol::PayloadReader reader(payload, true);
-  // All the frame's requests live in one zone, the server's own: emptied after each frame but its
-  // first chunk kept, so a frame costs no allocation for it (dispatch copies what it keeps).
-  msgpack::zone& zone = request_zone_;
-  struct Empty {
-    msgpack::zone& z;
-    ~Empty() { z.clear(); }
-  } empty_after{zone};
   // Every request gets exactly one reply under its own id (PROTOCOL.md, "Requests and replies").
   if (payload.empty())
     protocol::pack_error_reply(
         out, 0, err::protocol,
         "empty request payload: a request frame carries one or more requests");
-  for (;;) {
-    std::optional<msgpack::object> o;
-    try {
-      o = reader.next(zone);
-    } catch (const std::exception& e) {
-      // Beyond the limits (nested too deep, ...) or not msgpack. When the parser can still tell
-      // where this request ends, it is answered under its id and the rest runs; otherwise nothing
-      // after it can be read, and the reply is the last one.
-      auto skipped = reader.skip_failed();
-      ++ops_total_;
-      protocol::pack_error_reply(out, skipped.id, err::protocol,
-                                 std::string(skipped.skipped ? "request cannot be unpacked: "
-                                                             : "malformed msgpack in request "
-                                                               "payload (the rest is ignored): ") +
-                                     e.what());
-      if (skipped.skipped) continue;
-      break;
+  protocol::Cursor cursor(payload);
+  while (!cursor.at_end()) {
+    // A well-formed request is read straight from the frame, its arguments into args_.
+    protocol::RequestView req;
+    if (protocol::read_request(cursor, req, args_)) {
+      execute(session, req.id, req.op, req.target, nullptr, out);
+      continue;
     }
-    if (!o) break;
-    dispatch(session, *o, out);
+    if (!dispatch_general(session, cursor, out)) break;
   }
   if (!frame.empty()) send_reply_frame(session, frame);
   for (auto id : closing_)
@@ -316,10 +296,39 @@ void Server::on_request(Session& session, std::string_view payload) {
   closing_.clear();
 }
 
-void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbuffer& out) {
-  ++ops_total_;
+bool Server::dispatch_general(Session& session, protocol::Cursor& cursor, msgpack::sbuffer& out) {
+  // Anything read_request did not take goes through msgpack-c, which finds and words what is
+  // wrong with it. Strings are referenced in the frame, not copied: execute copies what it keeps.
+  protocol::PayloadReader reader(std::string_view(cursor.position(), cursor.remaining()), true);
+  // In the server's own zone: emptied after each request but its first chunk kept.
+  struct Empty {
+    msgpack::zone& z;
+    ~Empty() { z.clear(); }
+  } empty_after{request_zone_};
+  std::optional<msgpack::object> o;
+  try {
+    o = reader.next(request_zone_);
+  } catch (const std::exception& e) {
+    // Beyond the limits (nested too deep, ...) or not msgpack. When the parser can still tell
+    // where this request ends, it is answered under its id and the rest runs; otherwise nothing
+    // after it can be read, and the reply is the last one.
+    auto skipped = reader.skip_failed();
+    ++ops_total_;
+    protocol::pack_error_reply(out, skipped.id, err::protocol,
+                               std::string(skipped.skipped ? "request cannot be unpacked: "
+                                                           : "malformed msgpack in request "
+                                                             "payload (the rest is ignored): ") +
+                                   e.what());
+    cursor.skip(reader.offset());
+    return skipped.skipped;
+  }
+  cursor.skip(reader.offset());
+  if (!o) return false;
+  const msgpack::object& req = *o;
   auto fail = [&](std::uint64_t id, std::string_view kind, const std::string& msg) {
+    ++ops_total_;
     protocol::pack_error_reply(out, id, kind, msg);
+    return true;
   };
   // A readable id is the reply's id, whatever else is wrong with the request.
   const msgpack::object* f = req.type == msgpack::type::ARRAY ? req.via.array.ptr : nullptr;
@@ -336,17 +345,27 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
   if (f[2].type != msgpack::type::STR && f[2].type != msgpack::type::NIL)
     return fail(id, err::protocol, "target must be a str or nil");
   if (f[3].type != msgpack::type::ARRAY) return fail(id, err::protocol, "args must be an array");
-
-  std::string_view op(f[1].via.str.ptr, f[1].via.str.size);
-  const Command* cmd = commands_.find(op);
-  if (cmd == nullptr) return fail(id, err::attribute, "unknown method '" + std::string(op) + "'");
-  int argc = static_cast<int>(f[3].via.array.size);
-  if (argc < cmd->min_args || argc > cmd->max_args)
-    return fail(id, err::type, arity_message(*cmd, f[3].via.array.size));
-
   std::string_view target;
   if (f[2].type == msgpack::type::STR)
     target = std::string_view(f[2].via.str.ptr, f[2].via.str.size);
+  execute(session, id, std::string_view(f[1].via.str.ptr, f[1].via.str.size), target, &f[3], out);
+  return true;
+}
+
+void Server::execute(Session& session, std::uint64_t id, std::string_view op,
+                     std::string_view target, const msgpack::object* raw_args,
+                     msgpack::sbuffer& out) {
+  ++ops_total_;
+  auto fail = [&](std::uint64_t id, std::string_view kind, const std::string& msg) {
+    protocol::pack_error_reply(out, id, kind, msg);
+  };
+  const Command* cmd = commands_.find(op);
+  if (cmd == nullptr) return fail(id, err::attribute, "unknown method '" + std::string(op) + "'");
+  std::size_t argc = raw_args != nullptr ? raw_args->via.array.size : args_.size();
+  if (argc < static_cast<std::size_t>(cmd->min_args) ||
+      argc > static_cast<std::size_t>(cmd->max_args))
+    return fail(id, err::type, arity_message(*cmd, argc));
+
   Object* obj = nullptr;
   if (!cmd->type.empty()) {
     obj = registry_.find(target);
@@ -361,19 +380,22 @@ void Server::dispatch(Session& session, const msgpack::object& req, msgpack::sbu
   // Reused from call to call (a parked call takes it with it): no allocation per request for the
   // argument list itself.
   std::vector<Value>& args = args_;
-  args.clear();
-  args.resize(static_cast<std::size_t>(argc));
-  for (int i = 0; i < argc; ++i) {
-    try {
-      f[3].via.array.ptr[i].convert(args[static_cast<std::size_t>(i)]);
-    } catch (const syncmgr::ValueError& e) {
-      return fail(id, err::value,
-                  cmd->name + ": argument " + std::to_string(i + 1) + ": " +
-                      std::string(e.what()).substr(e.kind().size() + 2));
-    } catch (const std::exception&) {
-      return fail(id, err::type,
-                  cmd->name + ": argument " + std::to_string(i + 1) +
-                      " is a msgpack ext value, which syncmgr does not store");
+  if (raw_args != nullptr) {
+    // Converted only now, so that a request's first error is the same whichever path read it.
+    args.clear();
+    args.resize(argc);
+    for (std::size_t i = 0; i < argc; ++i) {
+      try {
+        raw_args->via.array.ptr[i].convert(args[i]);
+      } catch (const syncmgr::ValueError& e) {
+        return fail(id, err::value,
+                    cmd->name + ": argument " + std::to_string(i + 1) + ": " +
+                        std::string(e.what()).substr(e.kind().size() + 2));
+      } catch (const std::exception&) {
+        return fail(id, err::type,
+                    cmd->name + ": argument " + std::to_string(i + 1) +
+                        " is a msgpack ext value, which syncmgr does not store");
+      }
     }
   }
 

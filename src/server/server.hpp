@@ -17,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "protocol/curve.hpp"
+#include "protocol/msgpack_read.hpp"
 #include "server/blocking.hpp"
 #include "server/commands.hpp"
 #include "server/gate.hpp"
@@ -111,7 +112,12 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   void refuse(const std::string& routing_id, std::string_view conn, std::uint64_t session,
               std::string_view kind, std::string_view message);
   void on_request(Session& session, std::string_view payload);
-  void dispatch(Session& session, const msgpack::object& request, msgpack::sbuffer& out);
+  /// A request that read_request did not take: read by msgpack-c, which words what is wrong with
+  /// it; false when nothing after it can be read.
+  bool dispatch_general(Session& session, protocol::Cursor& cursor, msgpack::sbuffer& out);
+  /// Runs one request whose arguments are in args_, or still packed in `raw_args`.
+  void execute(Session& session, std::uint64_t id, std::string_view op, std::string_view target,
+               const msgpack::object* raw_args, msgpack::sbuffer& out);
   /// Sends a frame to connection `conn` (a ZeroMQ one by its routing id). Never waits: a peer that
   /// is gone or not reading loses it (ZeroMQ), or is disconnected past a limit (unix_links.hpp).
   void send_frame(const std::string& routing_id, std::string_view conn, std::string frame);
@@ -152,7 +158,7 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
   std::vector<Value> args_;           // dispatch's argument list, kept for its capacity
-  msgpack::zone request_zone_{8192};  // on_request's, emptied after each frame
+  msgpack::zone request_zone_{8192};  // dispatch_general's, emptied after each request
   std::vector<Gate::Closed> closed_;  // notices of closed connections not acted on yet
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
