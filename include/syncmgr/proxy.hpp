@@ -96,7 +96,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   /// Sends [id, op, target, args] (args: an already packed msgpack array) and returns the call in
-  /// flight; its reply is the array [id, 0, result], or the error class the daemon named.
+  /// flight; its reply is its result, or the error class the daemon named.
   /// `defer` (async calls): the request may wait up to a millisecond, or until the caller waits on
   /// any call, to share a frame with the requests issued after it.
   std::shared_ptr<PendingCall> start(std::string_view op, std::string_view target,
@@ -199,7 +199,7 @@ class Client {
 
 template <class T>
 T result_as(const ReplyRef& reply, std::string_view op, std::string_view target) {
-  const msgpack::object& result = reply.get().via.array.ptr[2];
+  const msgpack::object& result = reply.result;
   try {
     return result.as<T>();
   } catch (const msgpack::type_error&) {

@@ -262,15 +262,12 @@ ReplyRef Connection::take(PendingCall& call) {
                             " before the call's deadline");
     }
   }
-  if (!call.error_kind.empty()) throw_error(call.error_kind, what() + ": " + call.error_message);
-  const msgpack::object& r = call.reply.get();
-  if (r.via.array.ptr[1].as<int>() != 0) {
-    // [id, 1, kind, message]
-    std::string kind = r.via.array.ptr[2].as<std::string>();
-    if (kind == err::cancelled)
+  if (call.daemon_error) {
+    if (call.error_kind == err::cancelled)
       throw ConnectionError(what() + ": no reply before the call's deadline; cancelled");
-    throw_error(kind, r.via.array.ptr[3].as<std::string>());
+    throw_error(call.error_kind, call.error_message);
   }
+  if (!call.error_kind.empty()) throw_error(call.error_kind, what() + ": " + call.error_message);
   return std::move(call.reply);
 }
 
@@ -583,41 +580,55 @@ void Connection::on_reply(std::string_view frame, InFrame& msg) {
   if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
     return;  // forged or replayed
   in_seq_ = h->seq;
-  // The frame's replies share one zone. A large frame's zone also owns the message, and their
-  // strings and bins are referenced in it rather than copied (a 1 MiB value is copied once less).
-  // A small frame is copied into the zone: its message shares ZeroMQ's 8 KiB receive buffer (or
-  // lies in the unix transport's), which it would keep alive for as long as any reply is unread.
+  // The frame's results that need memory (a str, bin, array or map; a scalar needs none) share
+  // one zone, made when the first needs it. A large frame's zone owns the message, and its
+  // strings and bins are referenced in it rather than copied (a 1 MiB value is copied once
+  // less). A small frame's are copied into the zone: its message shares ZeroMQ's 8 KiB receive
+  // buffer (or lies in the unix transport's), which it would keep alive for as long as any reply
+  // is unread.
   std::string_view payload = protocol::session_payload(frame, frame_macs_);
-  auto zone = std::make_shared<msgpack::zone>(protocol::zone_chunk_for(payload.size()));
+  std::shared_ptr<msgpack::zone> zone;
   bool reference = payload.size() >= protocol::kZeroCopyMin;
   if (reference) {
+    zone = std::make_shared<msgpack::zone>(protocol::zone_chunk_for(payload.size()));
     msg.give_to(*zone);  // the bytes stay where they are
     payload = protocol::session_payload(msg.bytes(), frame_macs_);
   }
-  protocol::PayloadReader reader(payload, reference);
+  // Read every reply first, then hand them over under one lock (not one per reply).
+  ReplyReader reader(payload, std::move(zone), reference);
+  auto& replies = replies_;
+  replies.clear();
   try {
-    while (auto o = reader.next(*zone)) {
-      const msgpack::object& r = *o;
-      if (r.type != msgpack::type::ARRAY || r.via.array.size < 3 ||
-          r.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
-        continue;
-      std::uint64_t id = r.via.array.ptr[0].via.u64;
-      std::lock_guard lock(mu_);
-      InFlight* e = calls_.find(id);
-      if (e == nullptr) continue;  // a heartbeat, a post, or a caller that gave up
-      std::shared_ptr<PendingCall> call;
-      if (e->has_call) {
-        call = e->call.lock();
-        --callers_;
-      }
-      calls_.erase(id);
-      if (!call) continue;  // its future was dropped
-      call->reply = ReplyRef{r, zone};
-      call->done = true;
-      if (call->waiting) call->cv.notify_one();
-    }
+    Reply r;
+    while (reader.next(r))
+      replies.push_back(r);
   } catch (const std::exception&) {
-    // A malformed reply from an authenticated daemon: its calls run into their deadlines.
+    // A malformed reply from an authenticated daemon: the calls after it run into their
+    // deadlines; those before it are answered.
+  }
+  std::lock_guard lock(mu_);
+  for (const Reply& r : replies) {
+    InFlight* e = calls_.find(r.id);
+    if (e == nullptr) continue;  // a heartbeat, a post, or a caller that gave up
+    std::shared_ptr<PendingCall> call;
+    if (e->has_call) {
+      call = e->call.lock();
+      --callers_;
+    }
+    calls_.erase(r.id);
+    if (!call) continue;  // its future was dropped
+    if (r.ok) {
+      auto t = r.result.type;  // nil, bool, ints and floats point to no memory
+      bool scalar = t != msgpack::type::STR && t != msgpack::type::BIN &&
+                    t != msgpack::type::ARRAY && t != msgpack::type::MAP && t != msgpack::type::EXT;
+      call->reply = ReplyRef{r.result, scalar ? nullptr : reader.zone()};
+    } else {
+      call->error_kind = r.kind;
+      call->error_message = r.message;
+      call->daemon_error = true;
+    }
+    call->done = true;
+    if (call->waiting) call->cv.notify_one();
   }
 }
 

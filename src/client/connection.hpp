@@ -28,6 +28,7 @@
 #include <zmq.hpp>
 
 #include "client/id_map.hpp"
+#include "client/reply_reader.hpp"
 #include "client/transport.hpp"
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
@@ -51,8 +52,9 @@ struct PendingCall {
   bool done = false;
   bool waiting = false;  // a thread sleeps on cv
   ReplyRef reply;
-  std::string error_kind;  // set when the call failed locally (connection lost, ...)
+  std::string error_kind;  // set when the call failed: locally (connection lost, ...) or
   std::string error_message;
+  bool daemon_error = false;  // by the daemon's error reply
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -171,6 +173,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The pump's: touched only by the thread that holds pumping_ (mu_ orders the hand-overs).
   std::unique_ptr<Transport> transport_;
   std::vector<std::pair<std::uint64_t, std::string>> flushing_;  // see flush_outbox
+  std::vector<Reply> replies_;                                   // see on_reply
   protocol::Hmac authkey_mac_;
   std::optional<protocol::Hmac> session_mac_;
   std::uint64_t session_ = 0;
