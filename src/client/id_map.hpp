@@ -5,8 +5,11 @@
 // numbers. An open-addressing table with linear probing and the id itself as the hash (id & mask)
 // then puts every id in its own slot: a lookup is one probe, an insert or erase allocates nothing
 // once the table has grown to the connection's peak number of calls in flight (std::unordered_map
-// allocated a node per insert). Erase shifts the following entries of the probe run back
-// (backward-shift deletion), so there are no tombstones and runs stay short.
+// allocated a node per insert). Insertion is Robin Hood (an entry displaces one nearer its home
+// slot), so a probe run is ordered by home slot: a lookup stops at an entry nearer its home than
+// the id would be, and erase shifts the following entries back only until one sits in its home
+// slot (backward-shift deletion, no tombstones). Without that order, erasing the oldest of 64
+// consecutive ids walked the whole run of 63 others, each already at home.
 //
 // Id 0 is not a key (it marks an empty slot; the counter starts at 1). Not thread-safe: the
 // connection guards it with its mutex.
@@ -33,11 +36,8 @@ class IdMap {
 
   /// The value of `id`, or nullptr.
   V* find(std::uint64_t id) {
-    if (!slots_) return nullptr;
-    for (std::size_t i = id & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].key == id) return &slots_[i].value;
-      if (slots_[i].key == 0) return nullptr;
-    }
+    std::size_t i = locate(id);
+    return i == kNone ? nullptr : &slots_[i].value;
   }
 
   /// The value of `id`, inserted (value-initialized) if absent.
@@ -46,25 +46,16 @@ class IdMap {
     if (V* v = find(id)) return *v;
     // At most half full: probe runs stay short even when ids are not consecutive.
     if (2 * (size_ + 1) > capacity()) grow();
-    std::size_t i = id & mask_;
-    while (slots_[i].key != 0)
-      i = (i + 1) & mask_;
-    slots_[i].key = id;
-    slots_[i].value = V();
     ++size_;
-    return slots_[i].value;
+    return slots_[place(Slot{id, V()})].value;
   }
 
   /// Removes `id`; whether it was there.
   bool erase(std::uint64_t id) {
-    if (!slots_) return false;
-    for (std::size_t i = id & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].key == id) {
-        remove_at(i);
-        return true;
-      }
-      if (slots_[i].key == 0) return false;
-    }
+    std::size_t i = locate(id);
+    if (i == kNone) return false;
+    remove_at(i);
+    return true;
   }
 
   /// Calls f(id, value) for every entry, in no particular order.
@@ -119,20 +110,45 @@ class IdMap {
     V value{};
   };
 
-  std::size_t home(std::uint64_t id) const { return id & mask_; }
+  static constexpr std::size_t kNone = ~std::size_t{0};
 
-  // Backward-shift deletion: the entries after `i` in its probe run move back into the hole unless
-  // that would put one before its home slot.
+  // How far the entry in slot `i` sits from its home slot.
+  std::size_t distance(std::size_t i) const { return (i - (slots_[i].key & mask_)) & mask_; }
+
+  std::size_t locate(std::uint64_t id) const {
+    if (!slots_) return kNone;
+    for (std::size_t i = id & mask_, d = 0;; i = (i + 1) & mask_, ++d) {
+      if (slots_[i].key == id) return i;
+      // An empty slot, or an entry nearer its home than `id` would be here: `id` is not in the
+      // run (Robin Hood insertion would have put it before that entry).
+      if (slots_[i].key == 0 || distance(i) < d) return kNone;
+    }
+  }
+
+  // Robin Hood insertion of `s` (a key not in the table, a free slot exists): returns its slot.
+  std::size_t place(Slot s) {
+    std::size_t where = kNone;
+    for (std::size_t i = s.key & mask_, d = 0;; i = (i + 1) & mask_, ++d) {
+      if (slots_[i].key == 0) {
+        slots_[i] = std::move(s);
+        return where == kNone ? i : where;
+      }
+      std::size_t theirs = distance(i);
+      if (theirs < d) {
+        // Take the slot; carry on placing the entry displaced.
+        std::swap(s, slots_[i]);
+        if (where == kNone) where = i;
+        d = theirs;
+      }
+    }
+  }
+
+  // Backward-shift deletion: the entries after `i` in its probe run move back one slot, up to
+  // the first one in its home slot (or an empty slot).
   void remove_at(std::size_t i) {
     --size_;
-    std::size_t j = i;
-    for (;;) {
-      j = (j + 1) & mask_;
-      if (slots_[j].key == 0) break;
-      std::size_t k = home(slots_[j].key);
-      // Movable when its home is not in the cyclic range (i, j].
-      bool home_in_between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-      if (home_in_between) continue;
+    for (std::size_t j = (i + 1) & mask_; slots_[j].key != 0 && distance(j) != 0;
+         j = (j + 1) & mask_) {
       slots_[i] = std::move(slots_[j]);
       i = j;
     }
@@ -146,13 +162,8 @@ class IdMap {
     auto old = std::move(slots_);
     slots_ = std::make_unique<Slot[]>(cap);
     mask_ = cap - 1;
-    for (std::size_t i = 0; i < old_cap; ++i) {
-      if (old[i].key == 0) continue;
-      std::size_t j = old[i].key & mask_;
-      while (slots_[j].key != 0)
-        j = (j + 1) & mask_;
-      slots_[j] = std::move(old[i]);
-    }
+    for (std::size_t i = 0; i < old_cap; ++i)
+      if (old[i].key != 0) place(std::move(old[i]));
   }
 
   std::unique_ptr<Slot[]> slots_;

@@ -114,19 +114,44 @@ std::string request_from(std::string_view op, std::string_view target,
 // Connection::flush_outbox): a lone request becomes its frame without a copy. The id is packed at a
 // fixed width so that it can be filled in after the args are packed (docs/PROTOCOL.md: any width).
 std::string begin_request(std::string_view op, std::string_view target, std::size_t args_hint) {
+  // Written byte by byte into a string sized once (msgpack's packer appends field by field); the
+  // same bytes msgpack-c packs.
+  auto str_size = [](std::string_view s) {
+    std::size_t n = s.size();
+    return n + (n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+  };
+  std::size_t head = kIdAt + kIdSize + str_size(op) + (target.empty() ? 1 : str_size(target));
   std::string buf;
-  buf.reserve(kIdAt + kIdSize + 10 + op.size() + target.size() + args_hint + kSendExtra);
-  buf.append(protocol::kHeaderSize, '\0');
-  buf += static_cast<char>(0x94);  // fixarray of 4
-  buf += static_cast<char>(0xcf);  // uint64, filled in by set_id
-  buf.append(8, '\0');
-  protocol::StringWriter stream{buf};
-  msgpack::packer<protocol::StringWriter> pk(stream);
-  pk.pack(op);
+  buf.reserve(head + args_hint + kSendExtra);
+  buf.resize(head);  // the header's room and the id stay zero until filled in
+  auto* p = reinterpret_cast<unsigned char*>(buf.data()) + protocol::kHeaderSize;
+  auto put_str = [&p](std::string_view s) {
+    auto n = static_cast<std::uint32_t>(s.size());
+    if (n < 32) {
+      *p++ = static_cast<unsigned char>(0xa0 | n);
+    } else if (n <= 0xff) {
+      *p++ = 0xd9;
+      *p++ = static_cast<unsigned char>(n);
+    } else if (n <= 0xffff) {
+      *p++ = 0xda;
+      *p++ = static_cast<unsigned char>(n >> 8);
+      *p++ = static_cast<unsigned char>(n);
+    } else {
+      *p++ = 0xdb;
+      for (int shift = 24; shift >= 0; shift -= 8)
+        *p++ = static_cast<unsigned char>(n >> shift);
+    }
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  *p++ = 0x94;  // fixarray of 4
+  *p++ = 0xcf;  // uint64, filled in by set_id
+  p += 8;
+  put_str(op);
   if (target.empty()) {
-    pk.pack_nil();
+    *p++ = 0xc0;  // nil
   } else {
-    pk.pack(target);
+    put_str(target);
   }
   return buf;
 }
