@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client/pool.hpp"
 #include "protocol/curve.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/message.hpp"
@@ -174,7 +175,7 @@ std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string req
                                                std::optional<Clock::time_point> deadline,
                                                std::string_view op, std::string_view target,
                                                bool cancellable, bool defer) {
-  auto call = std::make_shared<PendingCall>();
+  auto call = std::allocate_shared<PendingCall>(PoolAllocator<PendingCall>());
   call->id = id;
   call->op = op;
   call->target = target;
@@ -533,8 +534,20 @@ void Connection::flush_outbox() {
     }
     if (frame.empty()) {
       frame = std::move(req);
+      if (next + 1 < batch.size()) {
+        // Room for the bodies that follow (up to the limit), the ack and the tag: one growth of
+        // the first request, not one doubling after another.
+        std::size_t total = frame.size();
+        for (std::size_t i = next + 1; i < batch.size(); ++i) {
+          std::size_t more = batch[i].second.size() - room;
+          if (total - room + more > limit) break;
+          total += more;
+        }
+        frame.reserve(total + protocol::kAckSize + protocol::kTagSize);
+      }
     } else {
       frame.append(req, room, body);
+      RequestBuffers::give(std::move(req));  // its bytes are in the frame: its memory is reused
     }
   }
   if (!frame.empty() && !send_frame()) connection_lost();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "client/connection.hpp"
+#include "client/pool.hpp"
 #include "protocol/authkey.hpp"
 #include "protocol/message.hpp"
 #include "protocol/wire.hpp"
@@ -121,7 +122,7 @@ std::string begin_request(std::string_view op, std::string_view target, std::siz
     return n + (n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
   };
   std::size_t head = kIdAt + kIdSize + str_size(op) + (target.empty() ? 1 : str_size(target));
-  std::string buf;
+  std::string buf = RequestBuffers::take();
   buf.reserve(head + args_hint + kSendExtra);
   buf.resize(head);  // the header's room and the id stay zero until filled in
   auto* p = reinterpret_cast<unsigned char*>(buf.data()) + protocol::kHeaderSize;
