@@ -126,6 +126,7 @@ void Connection::wake_pump() {
 void Connection::submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request,
                         bool defer) {
   outbox_.emplace_back(id, std::move(request));
+  queued_.store(true, std::memory_order_release);
   if (pumping_) {
     lock.unlock();
     wake_pump();
@@ -312,6 +313,8 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
     calls_.clear();
     callers_ = 0;
     outbox_.clear();
+    queued_.store(false, std::memory_order_relaxed);
+    flush_by_.reset();
   }
 }
 
@@ -460,12 +463,12 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
       // Heartbeat: renews the lease, and its reply tells us the daemon is alive.
       if (!send_sealed(server_request("server.heartbeat"))) connection_lost();
     }
-    bool waiting;
-    {
+    auto waiting = [&] {
       std::lock_guard lock(mu_);
-      waiting = callers_ > 0;
-    }
-    if (waiting && now - last_received_ > session_timeout_ + heartbeat_every) {
+      return callers_ > 0;
+    };
+    // The clock first: the lock only once the daemon has been silent too long.
+    if (now - last_received_ > session_timeout_ + heartbeat_every && waiting()) {
       // Nothing heard for longer than the lease: the daemon is gone or unreachable.
       sessions_ended_.fetch_add(1, std::memory_order_release);
       fail_calls("ConnectionError",
@@ -494,9 +497,13 @@ void Connection::flush_outbox() {
   auto& batch = flushing_;
   batch.clear();
   std::size_t limit;
+  // Nothing queued (the pump's usual case: it flushes before and after every wait): no lock.
+  // A request queued just after this look is sent by the round its wake-up causes.
+  if (!queued_.load(std::memory_order_acquire)) return;
   {
     std::lock_guard lock(mu_);
     flush_by_.reset();
+    queued_.store(false, std::memory_order_relaxed);
     if (outbox_.empty()) return;
     batch.swap(outbox_);
     limit = max_message_size_;
@@ -523,6 +530,7 @@ void Connection::flush_outbox() {
     }
     outbox_.insert(outbox_.begin(), std::make_move_iterator(batch.begin() + next),
                    std::make_move_iterator(batch.end()));
+    queued_.store(!outbox_.empty(), std::memory_order_release);
     return false;
   };
   for (; next < batch.size(); ++next) {
@@ -581,18 +589,17 @@ void Connection::on_frame(InFrame& msg) {
     case FrameType::refused:
       return on_refused(*h, frame);
     case FrameType::reply:
-      return on_reply(frame, msg);
+      return on_reply(*h, frame, msg);
     default:
       return;
   }
 }
 
-void Connection::on_reply(std::string_view frame, InFrame& msg) {
-  auto h = protocol::read_header(frame);
-  if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
-  if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
+void Connection::on_reply(const Header& h, std::string_view frame, InFrame& msg) {
+  if (!session_mac_ || awaiting_welcome_ || h.session != session_) return;
+  if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h.seq <= in_seq_)
     return;  // forged or replayed
-  in_seq_ = h->seq;
+  in_seq_ = h.seq;
   // The frame's results that need memory (a str, bin, array or map; a scalar needs none) share
   // one zone, made when the first needs it. A large frame's zone owns the message, and its
   // strings and bins are referenced in it rather than copied (a 1 MiB value is copied once

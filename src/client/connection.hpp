@@ -121,7 +121,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_refused(const protocol::Header& h, std::string_view frame);
   void on_challenge(const protocol::Header& h, std::string_view frame);
   void on_welcome(const protocol::Header& h, std::string_view frame);
-  void on_reply(std::string_view frame, InFrame& msg);
+  void on_reply(const protocol::Header& h, std::string_view frame, InFrame& msg);
   void flush_outbox();
   /// Sends one frame through the transport.
   bool send_raw(std::string frame);
@@ -159,6 +159,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Forgets the caller of `e` (id `id`); the entry goes once nothing else keeps it.
   void drop_caller(std::uint64_t id, InFlight& e);
   std::vector<std::pair<std::uint64_t, std::string>> outbox_;
+  std::atomic<bool> queued_{false};  // outbox_ is not empty (read by the pump without mu_)
   bool pumping_ = false;
   std::size_t sleepers_ = 0;      // calls with waiting set
   bool needs_background_ = true;  // the handshake is not complete, or a frame waits to be sent
