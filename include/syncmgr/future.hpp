@@ -18,17 +18,17 @@ namespace detail {
 
 struct PendingCall;
 
-/// A reply array [id, status, ...] and the memory it lives in, shared by the replies of a frame.
+/// A call's result and the memory it refers to: none for a scalar, else the zone of its frame's
+/// replies (shared by them).
 struct ReplyRef {
-  msgpack::object object;
+  msgpack::object result;
   std::shared_ptr<msgpack::zone> zone;
-  const msgpack::object& get() const { return object; }
 };
 
 /// Waits for the call's reply until `until` (none: until its own deadline); whether it arrived.
 bool wait_call(PendingCall& call, std::optional<std::chrono::steady_clock::time_point> until);
 /// Waits for the reply (cancelling a parked call on the daemon once its deadline passed) and
-/// returns the reply array [id, 0, result]; throws the error the daemon or the connection named.
+/// returns its result; throws the error the daemon or the connection named.
 ReplyRef take_reply(PendingCall& call);
 std::string_view call_op(const PendingCall& call);
 std::string_view call_target(const PendingCall& call);

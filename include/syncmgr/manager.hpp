@@ -203,7 +203,7 @@ class Manager {
   /// Low-level call of any daemon operation (see docs/PROTOCOL.md); returns the raw result.
   template <class T = syncmgr::Value, class... A>
   T call(std::string_view op, std::string_view target, const A&... args) {
-    auto reply = client_->call(op, target, detail::pack_args(args...));
+    auto reply = client_->call(detail::pack_request(op, target, args...), op, target);
     return detail::result_as<T>(reply, op, target);
   }
 

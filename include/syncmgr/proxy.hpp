@@ -63,6 +63,29 @@ namespace detail {
 
 class Connection;
 
+/// Appends to a request being packed (a msgpack::packer stream).
+struct RequestWriter {
+  std::string& out;
+  void write(const char* p, std::size_t n) { out.append(p, n); }
+};
+
+/// Starts a request [id, op, target, args] in a new string: room for the frame header, the array
+/// header, the id as a fixed-width uint64 with its value left for Client to fill in once it
+/// allocates the id, op and target; the caller appends the packed args array. Reserves room for
+/// `args_hint` bytes of args and for what sending adds, so a small request is one allocation.
+std::string begin_request(std::string_view op, std::string_view target, std::size_t args_hint);
+
+/// A whole request with its args packed in place: one allocation, no copy of the args.
+template <class... A>
+std::string pack_request(std::string_view op, std::string_view target, const A&... args) {
+  std::string buf = begin_request(op, target, 64);
+  RequestWriter w{buf};
+  msgpack::packer<RequestWriter> pk(w);
+  pk.pack_array(sizeof...(A));
+  (pk.pack(args), ...);
+  return buf;
+}
+
 /// One connection (session) to a daemon, shared by a Manager and all proxies made from it.
 /// Thread-safe. After fork() the child transparently gets a new connection on first use.
 class Client {
@@ -73,7 +96,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   /// Sends [id, op, target, args] (args: an already packed msgpack array) and returns the call in
-  /// flight; its reply is the array [id, 0, result], or the error class the daemon named.
+  /// flight; its reply is its result, or the error class the daemon named.
   /// `defer` (async calls): the request may wait up to a millisecond, or until the caller waits on
   /// any call, to share a frame with the requests issued after it.
   std::shared_ptr<PendingCall> start(std::string_view op, std::string_view target,
@@ -86,9 +109,19 @@ class Client {
                                               const msgpack::sbuffer& args,
                                               std::optional<std::chrono::duration<double>> timeout,
                                               bool defer = false);
+  /// The same with the request already packed by pack_request (op and target as given to it).
+  std::shared_ptr<PendingCall> start(std::string request, std::string_view op,
+                                     std::string_view target, bool defer = false);
+  std::shared_ptr<PendingCall> start_blocking(std::string request, std::string_view op,
+                                              std::string_view target,
+                                              std::optional<std::chrono::duration<double>> timeout,
+                                              bool defer = false);
   /// start() and wait for the reply.
   ReplyRef call(std::string_view op, std::string_view target, const msgpack::sbuffer& args) {
     return take_reply(*start(op, target, args));
+  }
+  ReplyRef call(std::string request, std::string_view op, std::string_view target) {
+    return take_reply(*start(std::move(request), op, target));
   }
   /// Sends a request whose reply nobody waits for (used to release temporary objects).
   void post(std::string_view op, std::string_view target, const msgpack::sbuffer& args);
@@ -136,8 +169,8 @@ class Client {
 
  private:
   Connection& connection();
-  std::shared_ptr<PendingCall> send(std::string_view op, std::string_view target,
-                                    const msgpack::sbuffer& args,
+  std::shared_ptr<PendingCall> send(std::string request, std::string_view op,
+                                    std::string_view target,
                                     std::optional<std::chrono::steady_clock::time_point> deadline,
                                     bool cancellable, bool defer);
 
@@ -166,7 +199,7 @@ class Client {
 
 template <class T>
 T result_as(const ReplyRef& reply, std::string_view op, std::string_view target) {
-  const msgpack::object& result = reply.get().via.array.ptr[2];
+  const msgpack::object& result = reply.result;
   try {
     return result.as<T>();
   } catch (const msgpack::type_error&) {
@@ -238,11 +271,13 @@ class ProxyBase {
 
   template <class R, class... A>
   Future<R> invoke_async(std::string_view op, const A&... args) const {
-    return Future<R>(ref_->client->start(op, ref_->name, pack_args(args...), true));
+    return Future<R>(
+        ref_->client->start(pack_request(op, ref_->name, args...), op, ref_->name, true));
   }
   template <class R, class... A>
   R invoke(std::string_view op, const A&... args) const {
-    return Future<R>(ref_->client->start(op, ref_->name, pack_args(args...))).get();
+    return Future<R>(ref_->client->start(pack_request(op, ref_->name, args...), op, ref_->name))
+        .get();
   }
   /// For blocking ops: appends the [block, timeout] arguments every blocking op ends with.
   template <class R, class... A>
@@ -261,9 +296,9 @@ class ProxyBase {
                            const A&... args) const {
     std::optional<double> secs;
     if (timeout) secs = timeout->count();
-    return Future<R>(
-        ref_->client->start_blocking(op, ref_->name, pack_args(args..., block, secs),
-                                     block ? timeout : Timeout(std::chrono::seconds(0)), defer));
+    return Future<R>(ref_->client->start_blocking(
+        pack_request(op, ref_->name, args..., block, secs), op, ref_->name,
+        block ? timeout : Timeout(std::chrono::seconds(0)), defer));
   }
   std::shared_ptr<ObjectRef> ref_;
 };

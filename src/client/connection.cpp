@@ -10,10 +10,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client/pool.hpp"
 #include "protocol/curve.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/message.hpp"
-#include "protocol/zmq_frame.hpp"
 #include "syncmgr/errors.hpp"
 #include "syncmgr/value.hpp"
 
@@ -125,6 +125,7 @@ void Connection::wake_pump() {
 void Connection::submit(std::unique_lock<std::mutex>& lock, std::uint64_t id, std::string request,
                         bool defer) {
   outbox_.emplace_back(id, std::move(request));
+  queued_.store(true, std::memory_order_release);
   if (pumping_) {
     lock.unlock();
     wake_pump();
@@ -156,13 +157,13 @@ void Connection::release_pump(std::unique_lock<std::mutex>&) {
   next_timer_ = linked() ? last_sent_ + session_timeout_ / 3 : handshake_deadline_;
   pumping_ = false;
   if (sleepers_ > 0) {
-    for (auto& [id, weak] : calls_) {
-      auto call = weak.lock();
-      if (call && call->waiting && !call->done) {
-        call->cv.notify_one();  // it takes the pump over
-        return;
-      }
-    }
+    bool handed = calls_.any_of([](std::uint64_t, InFlight& e) {
+      auto call = e.call.lock();
+      if (!call || !call->waiting || call->done) return false;
+      call->cv.notify_one();  // it takes the pump over
+      return true;
+    });
+    if (handed) return;
   }
   if (attention) {
     needs_background_ = true;
@@ -174,7 +175,7 @@ std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string req
                                                std::optional<Clock::time_point> deadline,
                                                std::string_view op, std::string_view target,
                                                bool cancellable, bool defer) {
-  auto call = std::make_shared<PendingCall>();
+  auto call = std::allocate_shared<PendingCall>(PoolAllocator<PendingCall>());
   call->id = id;
   call->op = op;
   call->target = target;
@@ -188,7 +189,10 @@ std::shared_ptr<PendingCall> Connection::start(std::uint64_t id, std::string req
     throw ProtocolError(std::string(op) + ": request of " + std::to_string(body) +
                         " bytes exceeds the daemon's limit of " +
                         std::to_string(max_message_size_));
-  calls_.emplace(id, call);
+  InFlight& e = calls_[id];
+  e.call = call;
+  e.has_call = true;
+  ++callers_;
   submit(lock, id, std::move(request), defer);
   return call;
 }
@@ -253,20 +257,18 @@ ReplyRef Connection::take(PendingCall& call) {
     }
     if (!answered) {
       std::lock_guard lock(mu_);
-      calls_.erase(call.id);  // a late reply finds no caller and is dropped
+      // A late reply finds no caller and is dropped.
+      if (InFlight* e = calls_.find(call.id); e != nullptr && e->has_call) drop_caller(call.id, *e);
       throw ConnectionError(what() + ": no reply from syncmgrd at " + endpoint_ +
                             " before the call's deadline");
     }
   }
-  if (!call.error_kind.empty()) throw_error(call.error_kind, what() + ": " + call.error_message);
-  const msgpack::object& r = call.reply.get();
-  if (r.via.array.ptr[1].as<int>() != 0) {
-    // [id, 1, kind, message]
-    std::string kind = r.via.array.ptr[2].as<std::string>();
-    if (kind == err::cancelled)
+  if (call.daemon_error) {
+    if (call.error_kind == err::cancelled)
       throw ConnectionError(what() + ": no reply before the call's deadline; cancelled");
-    throw_error(kind, r.via.array.ptr[3].as<std::string>());
+    throw_error(call.error_kind, call.error_message);
   }
+  if (!call.error_kind.empty()) throw_error(call.error_kind, what() + ": " + call.error_message);
   return std::move(call.reply);
 }
 
@@ -294,19 +296,32 @@ void Connection::fail_calls(std::string_view kind, const std::string& message, b
     call->cv.notify_one();
   };
   if (sent_only) {
-    for (const auto& [id, unused] : unanswered_) {
-      auto it = calls_.find(id);
-      if (it == calls_.end()) continue;
-      fail(it->second);
-      calls_.erase(it);
-    }
+    // Every request sent on this session is forgotten; its caller, if any, fails.
+    calls_.erase_if([&](std::uint64_t, InFlight& e) {
+      if (!e.sent) return false;
+      if (e.has_call) {
+        fail(e.call);
+        --callers_;
+      }
+      return true;
+    });
   } else {
-    for (auto& [id, call] : calls_)
-      fail(call);
+    calls_.for_each([&](std::uint64_t, InFlight& e) {
+      if (e.has_call) fail(e.call);
+    });
     calls_.clear();
+    callers_ = 0;
     outbox_.clear();
+    queued_.store(false, std::memory_order_relaxed);
+    flush_by_.reset();
   }
-  unanswered_.clear();
+}
+
+void Connection::drop_caller(std::uint64_t id, InFlight& e) {
+  e.has_call = false;
+  e.call.reset();
+  --callers_;
+  if (!e.sent) calls_.erase(id);
 }
 
 bool Connection::send_raw(std::string frame) {
@@ -365,7 +380,7 @@ void Connection::background() {
     auto until = pumping_ ? now + session_timeout_ / 3 : next_timer_;
     if (!pumping_ && flush_by_ && *flush_by_ < until) until = *flush_by_;
     // While calls are in flight, look in every few ms: deferred requests then need no wake-up.
-    if (!calls_.empty()) until = std::min(until, now + 2 * kDeferLimit);
+    if (callers_ > 0) until = std::min(until, now + 2 * kDeferLimit);
     background_wake_at_ = until;
     // Woken early also when a deferred request's flush deadline now comes before `until` (submit
     // set it after this thread chose `until`): then the loop chooses again.
@@ -447,12 +462,12 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
       // Heartbeat: renews the lease, and its reply tells us the daemon is alive.
       if (!send_sealed(server_request("server.heartbeat"))) connection_lost();
     }
-    bool waiting;
-    {
+    auto waiting = [&] {
       std::lock_guard lock(mu_);
-      waiting = !calls_.empty();
-    }
-    if (waiting && now - last_received_ > session_timeout_ + heartbeat_every) {
+      return callers_ > 0;
+    };
+    // The clock first: the lock only once the daemon has been silent too long.
+    if (now - last_received_ > session_timeout_ + heartbeat_every && waiting()) {
       // Nothing heard for longer than the lease: the daemon is gone or unreachable.
       sessions_ended_.fetch_add(1, std::memory_order_release);
       fail_calls("ConnectionError",
@@ -481,12 +496,20 @@ void Connection::flush_outbox() {
   auto& batch = flushing_;
   batch.clear();
   std::size_t limit;
+  // Nothing queued (the pump's usual case: it flushes before and after every wait): no lock.
+  // A request queued just after this look is sent by the round its wake-up causes.
+  if (!queued_.load(std::memory_order_acquire)) return;
   {
     std::lock_guard lock(mu_);
     flush_by_.reset();
+    queued_.store(false, std::memory_order_relaxed);
     if (outbox_.empty()) return;
     batch.swap(outbox_);
     limit = max_message_size_;
+    // Counted as sent now, under the lock taken anyway; those that turn out not to be sent are
+    // uncounted in send_frame below.
+    for (const auto& [id, req] : batch)
+      if (id != 0) calls_[id].sent = true;
   }
   // Every request starts with room for a frame header: the first of a frame lends its room (in the
   // common case, one request, the request is the frame: no copy); the others add their bodies.
@@ -497,8 +520,16 @@ void Connection::flush_outbox() {
     if (send_sealed(std::move(frame))) return true;
     // Not sent: the requests not yet framed go back, to leave on the next session.
     std::lock_guard lock(mu_);
+    for (std::size_t i = next; i < batch.size(); ++i) {
+      std::uint64_t id = batch[i].first;
+      InFlight* e = id != 0 ? calls_.find(id) : nullptr;
+      if (e == nullptr) continue;  // every call failed meanwhile (close)
+      e->sent = false;
+      if (!e->has_call) calls_.erase(id);
+    }
     outbox_.insert(outbox_.begin(), std::make_move_iterator(batch.begin() + next),
                    std::make_move_iterator(batch.end()));
+    queued_.store(!outbox_.empty(), std::memory_order_release);
     return false;
   };
   for (; next < batch.size(); ++next) {
@@ -510,10 +541,21 @@ void Connection::flush_outbox() {
     }
     if (frame.empty()) {
       frame = std::move(req);
+      if (next + 1 < batch.size()) {
+        // Room for the bodies that follow (up to the limit), the ack and the tag: one growth of
+        // the first request, not one doubling after another.
+        std::size_t total = frame.size();
+        for (std::size_t i = next + 1; i < batch.size(); ++i) {
+          std::size_t more = batch[i].second.size() - room;
+          if (total - room + more > limit) break;
+          total += more;
+        }
+        frame.reserve(total + protocol::kAckSize + protocol::kTagSize);
+      }
     } else {
       frame.append(req, room, body);
+      RequestBuffers::give(std::move(req));  // its bytes are in the frame: its memory is reused
     }
-    if (id != 0) unanswered_.emplace(id, true);
   }
   if (!frame.empty() && !send_frame()) connection_lost();
 }
@@ -529,68 +571,6 @@ void Connection::connection_lost() {
       "the connection to syncmgrd at " + endpoint_ + " dropped; the call may or may not have run",
       false, true);
   start_handshake();
-}
-
-void Connection::on_frame(InFrame& msg) {
-  std::string_view frame = msg.bytes();
-  auto h = protocol::read_header(frame);
-  if (!h || h->version != protocol::kProtocolVersion ||
-      h->direction != protocol::Direction::to_client)
-    return;  // not from a daemon we can talk to; the handshake timer or deadlines handle the rest
-  last_received_ = Clock::now();
-  switch (h->type) {
-    case FrameType::challenge:
-      return on_challenge(*h, frame);
-    case FrameType::welcome:
-      return on_welcome(*h, frame);
-    case FrameType::refused:
-      return on_refused(*h, frame);
-    case FrameType::reply:
-      return on_reply(frame, msg);
-    default:
-      return;
-  }
-}
-
-void Connection::on_reply(std::string_view frame, InFrame& msg) {
-  auto h = protocol::read_header(frame);
-  if (!session_mac_ || awaiting_welcome_ || h->session != session_) return;
-  if ((frame_macs_ && !protocol::verify_frame(*session_mac_, frame)) || h->seq <= in_seq_)
-    return;  // forged or replayed
-  in_seq_ = h->seq;
-  // The frame's replies share one zone. A large frame's zone also owns the message, and their
-  // strings and bins are referenced in it rather than copied (a 1 MiB value is copied once less).
-  // A small frame is copied into the zone: its message shares ZeroMQ's 8 KiB receive buffer (or
-  // lies in the unix transport's), which it would keep alive for as long as any reply is unread.
-  std::string_view payload = protocol::session_payload(frame, frame_macs_);
-  auto zone = std::make_shared<msgpack::zone>(protocol::zone_chunk_for(payload.size()));
-  bool reference = payload.size() >= protocol::kZeroCopyMin;
-  if (reference) {
-    msg.give_to(*zone);  // the bytes stay where they are
-    payload = protocol::session_payload(msg.bytes(), frame_macs_);
-  }
-  protocol::PayloadReader reader(payload, reference);
-  try {
-    while (auto o = reader.next(*zone)) {
-      const msgpack::object& r = *o;
-      if (r.type != msgpack::type::ARRAY || r.via.array.size < 3 ||
-          r.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
-        continue;
-      std::uint64_t id = r.via.array.ptr[0].via.u64;
-      unanswered_.erase(id);
-      std::lock_guard lock(mu_);
-      auto it = calls_.find(id);
-      if (it == calls_.end()) continue;  // a heartbeat, a post, or a caller that gave up
-      auto call = it->second.lock();
-      calls_.erase(it);
-      if (!call) continue;  // its future was dropped
-      call->reply = ReplyRef{r, zone};
-      call->done = true;
-      if (call->waiting) call->cv.notify_one();
-    }
-  } catch (const std::exception&) {
-    // A malformed reply from an authenticated daemon: its calls run into their deadlines.
-  }
 }
 
 bool wait_call(PendingCall& call, std::optional<Clock::time_point> until) {

@@ -22,12 +22,13 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
+#include "client/id_map.hpp"
+#include "client/reply_reader.hpp"
 #include "client/transport.hpp"
 #include "protocol/mac.hpp"
 #include "protocol/wire.hpp"
@@ -51,8 +52,9 @@ struct PendingCall {
   bool done = false;
   bool waiting = false;  // a thread sleeps on cv
   ReplyRef reply;
-  std::string error_kind;  // set when the call failed locally (connection lost, ...)
+  std::string error_kind;  // set when the call failed: locally (connection lost, ...) or
   std::string error_message;
+  bool daemon_error = false;  // by the daemon's error reply
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -119,7 +121,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_refused(const protocol::Header& h, std::string_view frame);
   void on_challenge(const protocol::Header& h, std::string_view frame);
   void on_welcome(const protocol::Header& h, std::string_view frame);
-  void on_reply(std::string_view frame, InFrame& msg);
+  void on_reply(const protocol::Header& h, std::string_view frame, InFrame& msg);
   void flush_outbox();
   /// Sends one frame through the transport.
   bool send_raw(std::string frame);
@@ -144,9 +146,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::condition_variable background_cv_;
   State state_ = State::connecting;
   std::string fatal_kind_, fatal_message_;
-  // Weak: a call whose future was dropped is forgotten; its reply, if any, is discarded.
-  std::unordered_map<std::uint64_t, std::weak_ptr<PendingCall>> calls_;
+  /// A request id the connection tracks: a call whose caller may want the reply, a request sent
+  /// on this session and not answered yet (fail_calls' sent_only), or both.
+  struct InFlight {
+    // Weak: a call whose future was dropped is forgotten; its reply, if any, is discarded.
+    std::weak_ptr<PendingCall> call;
+    bool has_call = false;  // a caller (start) registered it and has not given up
+    bool sent = false;      // sent on the current session, not answered
+  };
+  IdMap<InFlight> calls_;
+  std::size_t callers_ = 0;  // entries with has_call
+  /// Forgets the caller of `e` (id `id`); the entry goes once nothing else keeps it.
+  void drop_caller(std::uint64_t id, InFlight& e);
   std::vector<std::pair<std::uint64_t, std::string>> outbox_;
+  std::atomic<bool> queued_{false};  // outbox_ is not empty (read by the pump without mu_)
   bool pumping_ = false;
   std::size_t sleepers_ = 0;      // calls with waiting set
   bool needs_background_ = true;  // the handshake is not complete, or a frame waits to be sent
@@ -161,6 +174,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The pump's: touched only by the thread that holds pumping_ (mu_ orders the hand-overs).
   std::unique_ptr<Transport> transport_;
   std::vector<std::pair<std::uint64_t, std::string>> flushing_;  // see flush_outbox
+  std::vector<Reply> replies_;                                   // see on_reply
   protocol::Hmac authkey_mac_;
   std::optional<protocol::Hmac> session_mac_;
   std::uint64_t session_ = 0;
@@ -177,7 +191,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::milliseconds session_timeout_{10000};
   Clock::time_point last_sent_;
   Clock::time_point last_received_;
-  std::unordered_map<std::uint64_t, bool> unanswered_;  // ids sent on this session, not answered
   std::thread background_;
 };
 

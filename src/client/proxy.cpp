@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "client/connection.hpp"
+#include "client/pool.hpp"
 #include "protocol/authkey.hpp"
 #include "protocol/message.hpp"
 #include "protocol/wire.hpp"
@@ -88,28 +89,73 @@ bool wants_frame_macs(const Options& o) {
 }  // namespace
 
 namespace {
-// The request is packed where it is kept, after room for the frame header (see
-// Connection::flush_outbox): a lone request becomes its frame without a copy.
-std::string pack_request(std::uint64_t id, std::string_view op, std::string_view target,
+// Where begin_request leaves the id: after the header room and the array's 1-byte header, a
+// 0xcf (uint64) marker and 8 bytes, big-endian.
+constexpr std::size_t kIdAt = protocol::kHeaderSize + 1;
+constexpr std::size_t kIdSize = 9;
+// What sending adds to a request: the ack between header and payload, and the frame's tag.
+constexpr std::size_t kSendExtra = protocol::kAckSize + protocol::kTagSize;
+
+void set_id(std::string& request, std::uint64_t id) {
+  char* p = request.data() + kIdAt + 1;
+  for (int i = 7; i >= 0; --i, id >>= 8)
+    p[i] = static_cast<char>(id & 0xff);
+}
+
+// The request with its args packed separately (the sbuffer entry points).
+std::string request_from(std::string_view op, std::string_view target,
                          const msgpack::sbuffer& args) {
-  std::string buf;
-  buf.reserve(protocol::kHeaderSize + 32 + op.size() + target.size() + args.size() +
-              protocol::kAckSize + protocol::kTagSize);
-  buf.append(protocol::kHeaderSize, '\0');
-  protocol::StringWriter stream{buf};
-  msgpack::packer<protocol::StringWriter> pk(stream);
-  pk.pack_array(4);
-  pk.pack(id);
-  pk.pack(op);
-  if (target.empty()) {
-    pk.pack_nil();
-  } else {
-    pk.pack(target);
-  }
+  std::string buf = begin_request(op, target, args.size());
   buf.append(args.data(), args.size());  // args is already a packed array
   return buf;
 }
 }  // namespace
+
+// The request is packed where it is kept, after room for the frame header (see
+// Connection::flush_outbox): a lone request becomes its frame without a copy. The id is packed at a
+// fixed width so that it can be filled in after the args are packed (docs/PROTOCOL.md: any width).
+std::string begin_request(std::string_view op, std::string_view target, std::size_t args_hint) {
+  // Written byte by byte into a string sized once (msgpack's packer appends field by field); the
+  // same bytes msgpack-c packs.
+  auto str_size = [](std::string_view s) {
+    std::size_t n = s.size();
+    return n + (n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+  };
+  std::size_t head = kIdAt + kIdSize + str_size(op) + (target.empty() ? 1 : str_size(target));
+  std::string buf = RequestBuffers::take();
+  buf.reserve(head + args_hint + kSendExtra);
+  buf.resize(head);  // the header's room and the id stay zero until filled in
+  auto* p = reinterpret_cast<unsigned char*>(buf.data()) + protocol::kHeaderSize;
+  auto put_str = [&p](std::string_view s) {
+    auto n = static_cast<std::uint32_t>(s.size());
+    if (n < 32) {
+      *p++ = static_cast<unsigned char>(0xa0 | n);
+    } else if (n <= 0xff) {
+      *p++ = 0xd9;
+      *p++ = static_cast<unsigned char>(n);
+    } else if (n <= 0xffff) {
+      *p++ = 0xda;
+      *p++ = static_cast<unsigned char>(n >> 8);
+      *p++ = static_cast<unsigned char>(n);
+    } else {
+      *p++ = 0xdb;
+      for (int shift = 24; shift >= 0; shift -= 8)
+        *p++ = static_cast<unsigned char>(n >> shift);
+    }
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  *p++ = 0x94;  // fixarray of 4
+  *p++ = 0xcf;  // uint64, filled in by set_id
+  p += 8;
+  put_str(op);
+  if (target.empty()) {
+    *p++ = 0xc0;  // nil
+  } else {
+    put_str(target);
+  }
+  return buf;
+}
 
 Client::Client(Options options) : options_(std::move(options)) {
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
@@ -147,9 +193,12 @@ Connection& Client::connection() {
     // parent's does (Python increfs in the child too). Sent ahead of any call of the child's, so
     // the daemon has the holds first; an object the parent freed meanwhile is simply gone.
     std::lock_guard temps(temporaries_mu_);
-    for (const auto& [name, entry] : temporaries_)
-      conn_->post(pack_request(conn_->next_id(), "server.open", "",
-                               pack_args(entry.first, name, msgpack::type::nil_t())));
+    for (const auto& [name, entry] : temporaries_) {
+      std::string request =
+          pack_request("server.open", "", entry.first, name, msgpack::type::nil_t());
+      set_id(request, conn_->next_id());
+      conn_->post(std::move(request));
+    }
   }
   return *conn_;
 }
@@ -168,32 +217,49 @@ void Client::drop_temporary(const std::string& name) {
     if (it == temporaries_.end() || --it->second.second > 0) return;
     temporaries_.erase(it);
   }
-  post("server.release", "", pack_args(name));
+  Connection& c = connection();
+  std::string request = pack_request("server.release", "", name);
+  set_id(request, c.next_id());
+  c.post(std::move(request));
 }
 
-std::shared_ptr<PendingCall> Client::send(std::string_view op, std::string_view target,
-                                          const msgpack::sbuffer& args,
+std::shared_ptr<PendingCall> Client::send(std::string request, std::string_view op,
+                                          std::string_view target,
                                           std::optional<Clock::time_point> deadline,
                                           bool cancellable, bool defer) {
   Connection& c = connection();
   std::uint64_t id = c.next_id();
-  return c.start(id, pack_request(id, op, target, args), deadline, op, target, cancellable, defer);
+  set_id(request, id);
+  // Args larger than begin_request's guess: one more growth now rather than in the send path.
+  request.reserve(request.size() + kSendExtra);
+  return c.start(id, std::move(request), deadline, op, target, cancellable, defer);
 }
 
 std::shared_ptr<PendingCall> Client::start(std::string_view op, std::string_view target,
                                            const msgpack::sbuffer& args, bool defer) {
-  return send(op, target, args, Clock::now() + options_.timeout, false, defer);
+  return start(request_from(op, target, args), op, target, defer);
+}
+
+std::shared_ptr<PendingCall> Client::start(std::string request, std::string_view op,
+                                           std::string_view target, bool defer) {
+  return send(std::move(request), op, target, Clock::now() + options_.timeout, false, defer);
 }
 
 std::shared_ptr<PendingCall> Client::start_blocking(std::string_view op, std::string_view target,
                                                     const msgpack::sbuffer& args, Timeout timeout,
+                                                    bool defer) {
+  return start_blocking(request_from(op, target, args), op, target, timeout, defer);
+}
+
+std::shared_ptr<PendingCall> Client::start_blocking(std::string request, std::string_view op,
+                                                    std::string_view target, Timeout timeout,
                                                     bool defer) {
   std::optional<Clock::time_point> deadline;
   // The daemon enforces the timeout; our own deadline only catches a daemon that does not answer.
   if (timeout)
     deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout) + options_.timeout;
-  return send(op, target, args, deadline, true, defer);
+  return send(std::move(request), op, target, deadline, true, defer);
 }
 
 std::uint64_t thread_id() {
@@ -203,7 +269,9 @@ std::uint64_t thread_id() {
 
 void Client::post(std::string_view op, std::string_view target, const msgpack::sbuffer& args) {
   Connection& c = connection();
-  c.post(pack_request(c.next_id(), op, target, args));
+  std::string request = request_from(op, target, args);
+  set_id(request, c.next_id());
+  c.post(std::move(request));
 }
 
 namespace {
@@ -305,9 +373,9 @@ void Client::release_lock(std::string_view op, const std::string& name, bool sen
   };
   try {
     if (grant && send_token) {
-      call(op, name, pack_args(thread_id(), grant->token));
+      call(pack_request(op, name, thread_id(), grant->token), op, name);
     } else {
-      call(op, name, pack_args(thread_id()));
+      call(pack_request(op, name, thread_id()), op, name);
     }
   } catch (const LockLost&) {
     forget();
@@ -335,7 +403,7 @@ bool Client::lock_owned(std::string_view op, const std::string& name) {
   // Kept: the next release must still say that the grant was lost.
   if (grant && lost(*grant)) return false;
   try {
-    return result_as<bool>(call(op, name, pack_args(thread_id())), op, name);
+    return result_as<bool>(call(pack_request(op, name, thread_id()), op, name), op, name);
   } catch (const ConnectionError&) {
     if (grant && lost(*grant)) return false;
     throw;

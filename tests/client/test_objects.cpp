@@ -275,3 +275,26 @@ TEST_CASE("objects: one Manager used from many threads at once") {
   CHECK(ns.get<int>("count") == 2000);
   CHECK(m.dict("per-thread").len() == 2000);
 }
+
+TEST_CASE("objects: names and ops of every msgpack str width reach the daemon as sent") {
+  // The client writes a request's envelope itself (begin_request in src/client/proxy.cpp):
+  // fixstr up to 31 bytes, str8 up to 255, str16 beyond; names are at most 256 bytes.
+  Daemon d;
+  Manager m(d.options());
+  for (std::size_t n : {1, 31, 32, 255, 256}) {
+    CAPTURE(n);
+    std::string name(n, 'n');
+    auto dict = m.dict(name);
+    CHECK(dict.name() == name);
+    dict.set("k", static_cast<int>(n));
+    CHECK(m.dict(name).get<int>("k") == static_cast<int>(n));
+    CHECK(m.call<int>("dict.get", name, std::string("k")) == static_cast<int>(n));
+  }
+  std::string op = "dict." + std::string(300, 'x');
+  try {
+    m.call(op, "n");
+    FAIL("an unknown op was accepted");
+  } catch (const AttributeError& e) {
+    CHECK(std::string(e.what()).find(op) != std::string::npos);
+  }
+}
