@@ -21,6 +21,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--duration", type=float, default=1.0)
     ap.add_argument("--build-dir", default="build-bench")
+    ap.add_argument("--zmq", action="store_true",
+                    help="also syncmgr over ipc and tcp, and the ZeroMQ echo over both")
     ap.add_argument("--cases", default="sync:dict_set,sync:ns_set,sync:incr,sync:queue_putget,"
                     "sync:lock,scale:16")
     args = ap.parse_args()
@@ -37,16 +39,23 @@ def main():
         else:
             sys.exit("unknown case " + case)
     s, r, p = b.syncmgrd("main"), b.redis(), b.python()
+    e = b.echo() if args.zmq else None
     try:
         for rep in range(args.reps):
             for case, kw in known.items():
                 b.cpp("syncmgr-unix", "syncmgr", s.endpoints["unix"], rep, case=case, **kw)
+                if e is not None:
+                    for t in ("ipc", "tcp"):
+                        b.cpp("syncmgr-" + t, "syncmgr", s.endpoints[t], rep, case=case, **kw)
+                        if case == "sync:dict_set" or case.startswith("scale:"):
+                            b.cpp("echo-" + t, "echo", e.endpoints[t], rep, case=case, **kw)
                 b.cpp("redis-unix", "redis", r.endpoints["unix"], rep, case=case, **kw)
                 b.cpp("redis", "redis", r.endpoints["tcp"], rep, case=case, **kw)
                 b.py(p.port, rep, case, **kw)
     finally:
-        for x in (s, r, p):
-            x.stop()
+        for x in (s, r, p, e):
+            if x is not None:
+                x.stop()
     med = {}
     for rec in b.records:
         if "ops_per_s" in rec:
@@ -61,6 +70,11 @@ def main():
         print("%-18s %12.0f %12.0f %12.0f %12.0f   %s" % (case, sm, m.get("redis-unix", 0),
                                                           m.get("redis", 0), m.get("python", 0),
                                                           ratios))
+        for t in ("ipc", "tcp"):
+            if m.get("echo-" + t):
+                print("%-18s syncmgr-%s %.0f, echo-%s %.0f: %.2fx the echo" % (
+                    "", t, m.get("syncmgr-" + t, 0), t, m["echo-" + t],
+                    m.get("syncmgr-" + t, 0) / m["echo-" + t]))
 
 
 if __name__ == "__main__":
