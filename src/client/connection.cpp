@@ -207,7 +207,7 @@ bool Connection::wait(PendingCall& call, std::optional<Clock::time_point> until)
       lock.unlock();
       try {
         for (;;) {
-          pump_once(until);
+          pump_once(until, true);
           lock.lock();
           if (call.done || passed()) break;
           lock.unlock();
@@ -431,7 +431,7 @@ void Connection::await_bye() {
   }
 }
 
-void Connection::pump_once(std::optional<Clock::time_point> limit) {
+void Connection::pump_once(std::optional<Clock::time_point> limit, bool for_reply) {
   if (linked()) flush_outbox();
   auto now = Clock::now();
   auto heartbeat_every = session_timeout_ / 3;
@@ -446,7 +446,22 @@ void Connection::pump_once(std::optional<Clock::time_point> limit) {
   // the eventfd. ZeroMQ's fd is edge-triggered, which is why the check comes right before the poll.
   if (!transport_->ready()) {
     pollfd fds[] = {{transport_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, static_cast<int>(wait.count())) > 0 && (fds[1].revents & POLLIN)) {
+    int timeout = static_cast<int>(wait.count());
+    // A caller waiting for its reply over a unix:// socket looks for it for a moment before
+    // sleeping (protocol/spin.hpp: waking a sleeping vCPU costs more than the whole call).
+    if (for_reply && timeout > 0 && transport_->local() && spin_.worth()) {
+      auto until = Clock::now() + protocol::SpinPolicy::kWindow;
+      int r;
+      while ((r = ::poll(fds, 2, 0)) == 0 && Clock::now() < until) {
+      }
+      if (r > 0) {
+        spin_.hit();
+        timeout = 0;
+      } else {
+        spin_.miss();
+      }
+    }
+    if (::poll(fds, 2, timeout) > 0 && (fds[1].revents & POLLIN)) {
       std::uint64_t n;
       (void)::read(wake_fd_, &n, sizeof n);
     }

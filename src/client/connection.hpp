@@ -31,6 +31,7 @@
 #include "client/reply_reader.hpp"
 #include "client/transport.hpp"
 #include "protocol/mac.hpp"
+#include "protocol/spin.hpp"
 #include "protocol/wire.hpp"
 #include "syncmgr/future.hpp"
 
@@ -114,7 +115,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Pump only (the thread that set pumping_):
   /// One round: send what is queued, poll up to `limit` (bounded by the timers), read every frame,
   /// heartbeat, check liveness, retry the handshake.
-  void pump_once(std::optional<Clock::time_point> limit);
+  /// `for_reply`: a caller waiting for its reply drives it (it may spin before sleeping).
+  void pump_once(std::optional<Clock::time_point> limit, bool for_reply = false);
   bool linked() const { return session_mac_.has_value() && !awaiting_welcome_; }
   void start_handshake();
   void on_frame(InFrame& msg);
@@ -173,6 +175,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // The pump's: touched only by the thread that holds pumping_ (mu_ orders the hand-overs).
   std::unique_ptr<Transport> transport_;
+  protocol::SpinPolicy spin_;                                    // the pump's (whoever holds it)
   std::vector<std::pair<std::uint64_t, std::string>> flushing_;  // see flush_outbox
   std::vector<Reply> replies_;                                   // see on_reply
   protocol::Hmac authkey_mac_;

@@ -55,6 +55,9 @@ class Transport {
   virtual bool ready() = 0;
   /// The descriptor that becomes readable when frames may arrive (-1 while disconnected).
   virtual int fd() = 0;
+  /// A unix:// stream: the peer is on this host and answers from its own loop, so a caller may
+  /// spin for its reply (no I/O thread in between to wake).
+  virtual bool local() const { return false; }
   /// True once after the connection was found broken (the peer closed it): what was sent on it
   /// will not be answered.
   virtual bool take_dropped() = 0;

@@ -73,6 +73,7 @@ class UnixTransport final : public Transport {
   std::optional<InFrame> receive() override;
   bool ready() override { return complete_frame_buffered(); }
   int fd() override { return fd_; }
+  bool local() const override { return true; }
   bool take_dropped() override {
     bool d = dropped_;
     dropped_ = false;

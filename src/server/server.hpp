@@ -4,6 +4,7 @@
 // must wait is parked (blocking.hpp) rather than holding the loop.
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 
 #include "protocol/curve.hpp"
 #include "protocol/msgpack_read.hpp"
+#include "protocol/spin.hpp"
 #include "protocol/wire.hpp"
 #include "server/blocking.hpp"
 #include "server/commands.hpp"
@@ -122,6 +124,8 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   /// Sends a frame to connection `conn` (a ZeroMQ one by its routing id). Never waits: a peer that
   /// is gone or not reading loses it (ZeroMQ), or is disconnected past a limit (unix_links.hpp).
   void send_frame(const std::string& routing_id, std::string_view conn, std::string frame);
+  /// epoll_wait, after a short adaptive spin when it would sleep.
+  int wait_events(epoll_event* events, int max, int timeout_ms);
   void send_frame(const std::string& routing_id, std::string_view conn, msgpack::sbuffer&& frame);
   void send_message(const std::string& routing_id, zmq::message_t body);
   void end_session(std::uint64_t id, const char* why);
@@ -159,9 +163,11 @@ class Server : private BlockingHost, private UnixLinks::Sink {
   bool shutdown_ = false;
   std::vector<std::uint64_t> closing_;
   protocol::FrameBuilder reply_frame_;  // on_request's
-  std::vector<Value> args_;             // dispatch's argument list, kept for its capacity
-  msgpack::zone request_zone_{8192};    // dispatch_general's, emptied after each request
-  std::vector<Gate::Closed> closed_;    // notices of closed connections not acted on yet
+  protocol::SpinPolicy spin_;           // wait_events'
+
+  std::vector<Value> args_;           // dispatch's argument list, kept for its capacity
+  msgpack::zone request_zone_{8192};  // dispatch_general's, emptied after each request
+  std::vector<Gate::Closed> closed_;  // notices of closed connections not acted on yet
   Blocking blocking_{*this};
   std::uint64_t fence_ = 0;
   /// After the loop itself stalled: sessions are not expired before this (see run()).
