@@ -450,7 +450,7 @@ void Connection::pump_once(std::optional<Clock::time_point> limit, bool for_repl
     // A caller waiting for its reply over a unix:// socket looks for it for a moment before
     // sleeping (protocol/spin.hpp: waking a sleeping vCPU costs more than the whole call).
     if (for_reply && timeout > 0 && transport_->local() && spin_.worth()) {
-      auto until = Clock::now() + protocol::SpinPolicy::kWindow;
+      auto until = Clock::now() + protocol::SpinPolicy::window();
       int r;
       while ((r = ::poll(fds, 2, 0)) == 0 && Clock::now() < until) {
       }

@@ -166,7 +166,7 @@ int Server::wait_events(epoll_event* events, int max, int timeout_ms) {
   // A short spin first (protocol/spin.hpp): the next request of a client in a call loop comes
   // within microseconds, and a sleeping vCPU takes tens of them to wake.
   if (timeout_ms > 0 && spin_.worth()) {
-    auto until = Clock::now() + protocol::SpinPolicy::kWindow;
+    auto until = Clock::now() + protocol::SpinPolicy::window();
     do {
       int n = ::epoll_wait(epoll_fd_, events, max, 0);
       if (n != 0) {
