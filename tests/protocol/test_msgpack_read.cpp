@@ -88,8 +88,12 @@ Value random_value(std::mt19937_64& rng, int depth) {
     default: {
       Map m;
       std::size_t n = rng() % 5;
-      for (std::size_t i = 0; i < n; ++i)
-        m.emplace_back(Value("k" + std::to_string(i)), random_value(rng, depth + 1));
+      for (std::size_t i = 0; i < n; ++i) {
+        // Appended, not "k" + to_string(i): GCC 12 at -O3 reports a false -Wrestrict on that.
+        std::string key = "k";
+        key += std::to_string(i);
+        m.emplace_back(Value(key), random_value(rng, depth + 1));
+      }
       return Value(std::move(m));
     }
   }
