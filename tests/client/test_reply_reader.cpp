@@ -59,7 +59,16 @@ void check_scalar(const std::string& reply, bool by_hand = true) {
   CHECK(r.id == 77);
   auto want = expected_result(reply);
   CHECK(r.result.type == want.get().type);
-  CHECK(r.result == want.get());
+  if (want.get().type == msgpack::type::STR || want.get().type == msgpack::type::BIN) {
+    // Compared as views: msgpack-c's operator== memcmp's an empty str's null pointer (UBSan).
+    auto view = [](const msgpack::object& o) {
+      return o.type == msgpack::type::STR ? std::string_view(o.via.str.ptr, o.via.str.size)
+                                          : std::string_view(o.via.bin.ptr, o.via.bin.size);
+    };
+    CHECK(view(r.result) == view(want.get()));
+  } else {
+    CHECK(r.result == want.get());
+  }
   CHECK(reader.fallbacks() == (by_hand ? 0u : 1u));
   CHECK_FALSE(reader.next(r));
 }
