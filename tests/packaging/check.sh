@@ -51,8 +51,11 @@ step "installed binaries run without LD_LIBRARY_PATH"
 "$prefix/bin/syncmgr" --help >/dev/null || fail "bin/syncmgr --help"
 "$prefix/bin/syncmgrd" --version >/dev/null || fail "bin/syncmgrd --version"
 # ...and load the installed library, not one found elsewhere on the system.
-ldd "$prefix/bin/syncmgr" | grep -q "libsyncmgr.so.0 => $libdir/" ||
-  fail "bin/syncmgr does not load $libdir/libsyncmgr.so.0: $(ldd "$prefix/bin/syncmgr" | grep syncmgr)"
+# (ldd's output is taken whole first: `ldd | grep -q` under pipefail fails at random when grep
+# exits at its match and ldd, still writing, dies of SIGPIPE.)
+loaded=$(ldd "$prefix/bin/syncmgr")
+grep -q "libsyncmgr.so.0 => $libdir/" <<<"$loaded" ||
+  fail "bin/syncmgr does not load $libdir/libsyncmgr.so.0: $(grep syncmgr <<<"$loaded")"
 
 step "pkg-config flags: no -std, no libzmq internals"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
