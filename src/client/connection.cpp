@@ -449,18 +449,9 @@ void Connection::pump_once(std::optional<Clock::time_point> limit, bool for_repl
     int timeout = static_cast<int>(wait.count());
     // A caller waiting for its reply over a unix:// socket looks for it for a moment before
     // sleeping (protocol/spin.hpp: waking a sleeping vCPU costs more than the whole call).
-    if (for_reply && timeout > 0 && transport_->local() && spin_.worth()) {
-      auto until = Clock::now() + protocol::SpinPolicy::window();
-      int r;
-      while ((r = ::poll(fds, 2, 0)) == 0 && Clock::now() < until) {
-      }
-      if (r > 0) {
-        spin_.hit();
-        timeout = 0;
-      } else {
-        spin_.miss();
-      }
-    }
+    if (for_reply && timeout > 0 && transport_->local() &&
+        spin_.spin([&] { return ::poll(fds, 2, 0); }) > 0)
+      timeout = 0;
     if (::poll(fds, 2, timeout) > 0 && (fds[1].revents & POLLIN)) {
       std::uint64_t n;
       (void)::read(wake_fd_, &n, sizeof n);

@@ -49,6 +49,25 @@ class SpinPolicy {
     --skip_;
     return false;
   }
+  /// When worth() says so, calls `look` (a poll that does not wait: > 0 when something is ready,
+  /// < 0 on an error) until it finds something or the window has passed, and notes the outcome.
+  /// Returns look's last result; 0 (nothing found, or no spin) means: sleep as usual.
+  template <class Look>
+  int spin(Look look) {
+    if (!worth()) return 0;
+    auto until = std::chrono::steady_clock::now() + window();
+    int r;
+    do {
+      r = look();
+    } while (r == 0 && std::chrono::steady_clock::now() < until);
+    if (r != 0) {
+      hit();
+    } else {
+      miss();
+    }
+    return r;
+  }
+
   /// The spin found what it waited for.
   void hit() { misses_ = 0; }
   /// It did not: skip the next 1, 2, 4, ... 64 waits.

@@ -165,16 +165,9 @@ void Server::tick(Clock::time_point now) {
 int Server::wait_events(epoll_event* events, int max, int timeout_ms) {
   // A short spin first (protocol/spin.hpp): the next request of a client in a call loop comes
   // within microseconds, and a sleeping vCPU takes tens of them to wake.
-  if (timeout_ms > 0 && spin_.worth()) {
-    auto until = Clock::now() + protocol::SpinPolicy::window();
-    do {
-      int n = ::epoll_wait(epoll_fd_, events, max, 0);
-      if (n != 0) {
-        spin_.hit();
-        return n;
-      }
-    } while (Clock::now() < until);
-    spin_.miss();
+  if (timeout_ms > 0) {
+    int n = spin_.spin([&] { return ::epoll_wait(epoll_fd_, events, max, 0); });
+    if (n != 0) return n;
   }
   return ::epoll_wait(epoll_fd_, events, max, timeout_ms);
 }

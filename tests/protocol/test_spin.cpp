@@ -30,3 +30,17 @@ TEST_CASE("SpinPolicy: misses skip 1, 2, 4 ... 64 waits; a hit restores spinning
   p.miss();
   CHECK(skipped(p) == 1);  // the backoff starts over after a hit
 }
+
+TEST_CASE("SpinPolicy::spin: looks until something is found or the window passes") {
+  SpinPolicy p;
+  int calls = 0;
+  CHECK(p.spin([&] { return ++calls < 3 ? 0 : 1; }) == 1);  // found on the third look
+  CHECK(calls == 3);
+  CHECK(p.worth());                      // a hit: the next wait spins too
+  CHECK(p.spin([] { return 0; }) == 0);  // nothing within the window: a miss
+  CHECK(skipped(p) == 1);
+  calls = 0;
+  CHECK(p.spin([&] { return ++calls, 0; }) == 0);  // skipped nothing left: spins, misses again
+  CHECK(calls > 0);
+  CHECK(p.spin([&] { return 1; }) == 0);  // within the backoff: no look at all
+}
